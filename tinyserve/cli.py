@@ -1,0 +1,135 @@
+"""The ``tinyserve`` command line: argparse, one ``cmd_<name>`` function per command.
+
+Flags follow ``mlflow models serve`` so scripts keep working (``-h`` is the host there too, so
+help is ``--help``). Heavy modules are imported inside the command functions: ``tinyserve
+--help`` needs nothing but the standard library. User errors print one line and exit non-zero;
+tracebacks are for bugs.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, List, Optional
+
+from tinyserve import __version__
+from tinyserve.errors import ModelLoadError
+
+ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
+DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+
+
+class UsageError(Exception):
+    """A flag combination tinyserve refuses; printed as one line, exit status 2."""
+
+
+def env_default(name: str, fallback: str) -> str:
+    return os.environ.get(name) or fallback
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model-uri", required=True,
+                        help="model directory or file:// URI of an MLflow model")
+    parser.add_argument("--env-manager", default="local",
+                        help="only 'local' is supported: tinyserve serves from this environment")
+    parser.add_argument("--no-conda", action="store_true",
+                        help="same as --env-manager local (kept for MLflow compatibility)")
+    parser.add_argument("--install-mlflow", action="store_true",
+                        help="not supported: tinyserve serves without MLflow")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinyserve",
+        description="Serve MLflow-format models without MLflow.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinyserve {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    serve = commands.add_parser(
+        "serve", add_help=False, help="serve a model over HTTP (like `mlflow models serve`)",
+        description="Serve a model over HTTP with MLflow's scoring protocol.",
+    )
+    serve.add_argument("--help", action="help", help="show this help message and exit")
+    add_model_flags(serve)
+    serve.add_argument("-p", "--port", type=int, default=int(env_default("MLFLOW_PORT", "5000")),
+                       help="port to listen on (default 5000, env MLFLOW_PORT)")
+    serve.add_argument("-h", "--host", default=env_default("MLFLOW_HOST", "127.0.0.1"),
+                       help="address to bind (default 127.0.0.1, env MLFLOW_HOST)")
+    serve.add_argument("-t", "--timeout", type=int, default=None,
+                       help="request timeout in seconds (default 60, env "
+                            "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT)")
+    serve.add_argument("-w", "--workers", type=int, default=None,
+                       help="worker processes (default 1, env MLFLOW_MODELS_WORKERS)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    serve.add_argument("--max-body-size", type=int, default=DEFAULT_MAX_BODY_SIZE,
+                       help="largest request body in bytes; larger ones get 413 (default 100 MB)")
+    serve.add_argument("--debug", action="store_true",
+                       help="log at debug level and include stack traces in error bodies")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def check_env_manager(args: argparse.Namespace) -> None:
+    """tinyserve never builds environments: only ``local`` is accepted."""
+    if args.install_mlflow:
+        raise UsageError("--install-mlflow is not supported: tinyserve serves models without "
+                         "MLflow, from the current Python environment.")
+    manager = "local" if args.no_conda else args.env_manager
+    if manager not in ENV_MANAGERS:
+        raise UsageError(f"Invalid value for --env-manager: {manager!r}. "
+                         f"Must be one of {list(ENV_MANAGERS)}.")
+    if manager != "local":
+        raise UsageError(f"--env-manager {manager} is not supported: tinyserve serves from the "
+                         "current Python environment. Install the model's requirements.txt here "
+                         "and use --env-manager local.")
+
+
+def resolve_timeout(flag: Optional[int]) -> float:
+    """``-t 0`` counts as not given, as in MLflow; then the env var, then 60 seconds."""
+    if flag:
+        return float(flag)
+    return float(os.environ.get("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT") or 60)
+
+
+def resolve_workers(flag: Optional[int]) -> int:
+    workers = flag if flag is not None else int(os.environ.get("MLFLOW_MODELS_WORKERS") or 1)
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}.")
+    return workers
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tinyserve.server import bind_socket, configure_logging, serve
+    from tinyserve.wsgi import create_app
+
+    check_env_manager(args)
+    workers = resolve_workers(args.workers)
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {args.threads}.")
+    configure_logging(args.debug)
+    app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
+                     max_body_size=args.max_body_size, debug=args.debug)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as error:
+        raise ModelLoadError(f"Cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+    return serve(app, threads=args.threads, workers=workers, sock=sock)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return command(args)
+    except UsageError as error:
+        print(f"tinyserve: error: {error}", file=sys.stderr)
+        return 2
+    except ModelLoadError as error:
+        print(f"tinyserve: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+

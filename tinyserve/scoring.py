@@ -1,0 +1,74 @@
+"""The one scoring pipeline: decode, shape, enforce, predict, encode.
+
+``/invocations``, ``tinyserve predict`` and the MLServer shim all call ``Scorer``; none of them
+re-implements a step. A ``Reply`` is plain data (status, content type, body bytes), so the
+pipeline never sees WSGI.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple, Optional, Tuple
+
+from tinyserve.errors import ScoringError, UnsupportedMediaType
+from tinyserve.payload import decode_json, parse_content_type, split_json_request
+
+logger = logging.getLogger("tinyserve")
+
+JSON_TYPE = "application/json"
+TEXT_TYPE = "text/plain; charset=utf-8"
+
+
+class Reply(NamedTuple):
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Scorer:
+    """Turns a request body and its Content-Type into a ``Reply``, as MLflow's server would."""
+
+    def __init__(self, model: Any, debug: bool = False) -> None:
+        self.model = model
+        self.debug = debug
+
+    def score(self, body: bytes, content_type: Optional[str]) -> Reply:
+        try:
+            data, params, unwrap = self.decode(body, content_type)
+            prediction = self.model.predict(data, params)
+        except UnsupportedMediaType as error:
+            return Reply(415, TEXT_TYPE, error.text.encode("utf-8"))
+        except ScoringError as error:
+            return self.error_reply(error)
+        return self.encode(prediction, unwrap)
+
+    def decode(self, body: bytes, content_type: Optional[str]) -> Tuple[Any, Any, bool]:
+        """Request bytes -> (model data after layer A, raw params, unwrap the response?)."""
+        from tinyserve import frames
+
+        kind = parse_content_type(content_type)
+        schema = self.model.input_schema
+        if kind == "csv":
+            return frames.read_csv(body, schema), None, False
+        if kind == "parquet":
+            return frames.read_parquet(body), None, False
+        request = split_json_request(
+            decode_json(body), self.model.param_names, self.model.type_hint_model
+        )
+        return frames.build_json_input(request, schema), request.params, request.unwrap
+
+    def encode(self, prediction: Any, unwrap: bool) -> Reply:
+        from tinyserve.encode import encode_predictions
+
+        try:
+            return Reply(200, JSON_TYPE, encode_predictions(prediction, wrap=not unwrap))
+        except (TypeError, ValueError, OverflowError) as error:
+            logger.error("The model's prediction cannot be written as JSON", exc_info=error)
+            return self.error_reply(
+                ScoringError(
+                    f"The model's prediction cannot be serialized to JSON: {error}",
+                    "INTERNAL_ERROR",
+                )
+            )
+
+    def error_reply(self, error: ScoringError) -> Reply:
+        return Reply(error.status, JSON_TYPE, error.to_json(include_stack_trace=self.debug))

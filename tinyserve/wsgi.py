@@ -1,0 +1,230 @@
+"""The WSGI application: routing, body limits, timeouts and the outermost error boundary.
+
+Only this module sees the WSGI environ. Routing follows MLflow's scoring server: ``/ping``,
+``/health`` and ``/version`` answer GET (and HEAD, a deliberate difference), ``/invocations``
+answers POST; unknown paths get 404 and wrong methods 405 with ``Allow``. Importing this module
+loads only the standard library; ``application`` (for gunicorn, uWSGI, mod_wsgi) loads the model
+named by ``TINYSERVE_MODEL_URI`` when it is first looked up.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import traceback
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from tinyserve.errors import ScoringError
+
+logger = logging.getLogger("tinyserve")
+
+MODEL_URI_ENV = "TINYSERVE_MODEL_URI"
+TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+
+JSON_TYPE = "application/json"
+STATUS_TEXT = {
+    200: "OK", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    413: "Content Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+    499: "Client Closed Request", 500: "Internal Server Error", 501: "Not Implemented",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+NOT_FOUND_BODY = b'{"detail":"Not Found"}'
+NOT_ALLOWED_BODY = b'{"detail":"Method Not Allowed"}'
+INTERNAL_ERROR_BODY = json.dumps(
+    {"error_code": "INTERNAL_ERROR", "message": "Internal server error: see the server log."}
+).encode("ascii")
+
+Response = Tuple[int, List[Tuple[str, str]], bytes]
+Handler = Callable[[Dict[str, Any]], Response]
+
+
+def status_line(status: int) -> str:
+    return f"{status} {STATUS_TEXT.get(status, 'Unknown')}"
+
+
+def json_response(status: int, body: bytes, extra: Iterable[Tuple[str, str]] = ()) -> Response:
+    return status, [("Content-Type", JSON_TYPE), *extra], body
+
+
+class Router:
+    """Exact-path routing; decides 404 versus 405 and the ``Allow`` header (as bottle does)."""
+
+    def __init__(self) -> None:
+        self.routes: Dict[str, Dict[str, Handler]] = {}
+
+    def add(self, path: str, methods: Iterable[str], handler: Handler) -> None:
+        for method in methods:
+            self.routes.setdefault(path, {})[method] = handler
+
+    def match(self, method: str, path: str) -> Tuple[Optional[Handler], Response]:
+        """The handler, or ``None`` and the response to send instead (404, 405 or 307)."""
+        by_method = self.routes.get(path)
+        if by_method is None:
+            if len(path) > 1 and path.endswith("/") and path.rstrip("/") in self.routes:
+                return None, json_response(307, b"", [("Location", path.rstrip("/"))])
+            return None, json_response(404, NOT_FOUND_BODY)
+        handler = by_method.get(method)
+        if handler is None:
+            allow = ", ".join(sorted(by_method))
+            return None, json_response(405, NOT_ALLOWED_BODY, [("Allow", allow)])
+        return handler, (0, [], b"")
+
+
+class ScoringApp:
+    """A WSGI callable serving one model through a ``Scorer``."""
+
+    def __init__(
+        self,
+        scorer: Any,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        from tinyserve import __version__
+
+        self.scorer = scorer
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self.max_body_size = max_body_size
+        self.version_body = __version__.encode("ascii")
+        self.router = Router()
+        self.router.add("/ping", ("GET", "HEAD"), self.ping)
+        self.router.add("/health", ("GET", "HEAD"), self.ping)
+        self.router.add("/version", ("GET", "HEAD"), self.version)
+        self.router.add("/invocations", ("POST",), self.invocations)
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            handler, response = self.router.match(method, environ.get("PATH_INFO") or "/")
+            if handler is not None:
+                response = handler(environ)
+            elif response[0] == 307:
+                location = redirect_url(environ, dict(response[1])["Location"])
+                response = json_response(307, b"", [("Location", location)])
+        except Exception:  # the outermost boundary: log it, answer a fixed body
+            logger.error("Unhandled error serving %s %s\n%s", method,
+                         environ.get("PATH_INFO"), traceback.format_exc())
+            response = json_response(500, INTERNAL_ERROR_BODY)
+        status, headers, body = response
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status_line(status), headers)
+        return [b""] if method == "HEAD" else [body]
+
+    def ping(self, environ: Dict[str, Any]) -> Response:
+        return json_response(200, b"\n")
+
+    def version(self, environ: Dict[str, Any]) -> Response:
+        return json_response(200, self.version_body)
+
+    def invocations(self, environ: Dict[str, Any]) -> Response:
+        try:
+            body = read_body(environ, self.max_body_size)
+        except ScoringError as error:
+            return json_response(error.status, error.to_json())
+        content_type = environ.get("CONTENT_TYPE")
+        reply = run_with_timeout(lambda: self.scorer.score(body, content_type), self.timeout)
+        if reply is None:
+            error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
+            return json_response(504, error.to_json())
+        return reply.status, [("Content-Type", reply.content_type)], reply.body
+
+
+def read_body(environ: Dict[str, Any], limit: int) -> bytes:
+    """The request body, refused with 413 before reading when it is larger than ``limit``."""
+    stream = environ["wsgi.input"]
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    if length_text.strip():
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise ScoringError(f"Invalid Content-Length: {length_text!r}") from None
+        if length > limit:
+            raise too_large(limit)
+        return stream.read(length) if length > 0 else b""
+    if environ.get("wsgi.input_terminated"):
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise too_large(limit)
+        return body
+    return b""
+
+
+def too_large(limit: int) -> ScoringError:
+    return ScoringError(
+        f"Request body is larger than the limit of {limit} bytes (see --max-body-size).",
+        "REQUEST_LIMIT_EXCEEDED",
+        status=413,
+    )
+
+
+def run_with_timeout(work: Callable[[], Any], timeout: Optional[float]) -> Any:
+    """Run ``work`` in its own thread; ``None`` if it is not done in time.
+
+    Python cannot stop a thread: a prediction that overruns keeps running to its end in the
+    background and its result is dropped, while this request gets its 504 at the deadline.
+    """
+    if timeout is None:
+        return work()
+    outcome: List[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # re-raised in the request thread below
+            outcome.append((False, error))
+
+    worker = threading.Thread(target=target, name="tinyserve-predict", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        logger.warning("A request exceeded the %s s timeout; answered 504", timeout)
+        return None
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
+
+
+def redirect_url(environ: Dict[str, Any], path: str) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+    query = environ.get("QUERY_STRING")
+    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def create_app(
+    model_uri: str,
+    timeout: Optional[float] = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    debug: bool = False,
+) -> ScoringApp:
+    """Load the model and return the WSGI app; ``timeout`` defaults to the MLflow env var or 60."""
+    from tinyserve.pyfunc import load_pyfunc
+    from tinyserve.scoring import Scorer
+
+    if timeout is None:
+        timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
+    os.environ["_MLFLOW_IS_IN_SERVING_ENVIRONMENT"] = "true"
+    scorer = Scorer(load_pyfunc(model_uri), debug=debug)
+    return ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size)
+
+
+_application: Optional[ScoringApp] = None
+_application_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    """``tinyserve.wsgi:application`` loads the model from ``TINYSERVE_MODEL_URI`` on first use."""
+    global _application
+    if name != "application":
+        raise AttributeError(name)
+    with _application_lock:
+        if _application is None:
+            model_uri = os.environ.get(MODEL_URI_ENV)
+            if not model_uri:
+                raise RuntimeError(f"Set {MODEL_URI_ENV} to the model directory to serve.")
+            _application = create_app(model_uri)
+    return _application
