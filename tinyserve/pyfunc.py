@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
-from typing import Any, Optional
+from typing import Any
 
 from tinyserve.errors import ParamsError, SchemaEnforcementError, ScoringError
 from tinyserve.uri import resolve_model_uri
