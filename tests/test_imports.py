@@ -9,7 +9,7 @@ import unittest
 from tests.support import REPO, child_env
 
 CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.payload",
-                "tinyserve.mlmodel", "tinyserve.signature", "tinyserve.uri", "tinyserve.server",
+                "tinyserve.mlmodel", "tinyserve.yaml_subset", "tinyserve.signature", "tinyserve.schema", "tinyserve.uri", "tinyserve.server",
                 "tinyserve.errors", "tinyserve.scoring", "tinyserve.flavors", "tinyserve.__main__"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 

@@ -55,6 +55,8 @@ class PyfuncModel:
                 f"Failed to predict data '{data}'. \nError: {error.message}",
                 "INVALID_PARAMETER_VALUE",
             ) from error
+        except Exception as error:  # numpy failing on a ragged list: MLflow's generic 400
+            raise model_error(data, error) from error
         try:
             return self.loaded.predict(model_input, params)
         except ScoringError:
