@@ -31,7 +31,7 @@ class EchoScorer:
 
 
 def call(app, method: str, path: str, body: bytes = b"", headers: Optional[Dict[str, str]] = None,
-         query: str = "") -> Tuple[int, Dict[str, str], bytes]:
+         query: str = "", validate: bool = True) -> Tuple[int, Dict[str, str], bytes]:
     environ = {
         "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -52,11 +52,12 @@ def call(app, method: str, path: str, body: bytes = b"", headers: Optional[Dict[
         captured["status"] = int(status.split()[0])
         captured["headers"] = {k.lower(): v for k, v in response_headers}
 
-    result = validator(app)(environ, start_response)
+    result = (validator(app) if validate else app)(environ, start_response)
     try:
         data = b"".join(result)
     finally:
-        result.close()
+        if hasattr(result, "close"):
+            result.close()
     return captured["status"], captured["headers"], data
 
 
@@ -103,9 +104,11 @@ class RoutingTest(unittest.TestCase):
                 self.assertEqual(body, expected)
 
     def test_trailing_slash_redirects_307_to_the_route(self) -> None:
-        status, headers, body = call(self.app, "GET", "/ping/")
+        # wsgiref.validate insists on a Content-Type, which MLflow's 307 does not have
+        status, headers, body = call(self.app, "GET", "/ping/", validate=False)
         self.assertEqual((status, body), (307, b""))
         self.assertEqual(headers["location"], "http://127.0.0.1:5000/ping")
+        self.assertNotIn("content-type", headers)
 
     def test_query_string_on_invocations_is_ignored(self) -> None:
         status, _, body = call(self.app, "POST", "/invocations", b"{}",

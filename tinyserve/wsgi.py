@@ -65,7 +65,7 @@ class Router:
         by_method = self.routes.get(path)
         if by_method is None:
             if len(path) > 1 and path.endswith("/") and path.rstrip("/") in self.routes:
-                return None, json_response(307, b"", [("Location", path.rstrip("/"))])
+                return None, (307, [("Location", path.rstrip("/"))], b"")
             return None, json_response(404, NOT_FOUND_BODY)
         handler = by_method.get(method)
         if handler is None:
@@ -103,7 +103,7 @@ class ScoringApp:
                 response = handler(environ)
             elif response[0] == 307:
                 location = redirect_url(environ, dict(response[1])["Location"])
-                response = json_response(307, b"", [("Location", location)])
+                response = (307, [("Location", location)], b"")
         except Exception:  # the outermost boundary: log it, answer a fixed body
             logger.error("Unhandled error serving %s %s\n%s", method,
                          environ.get("PATH_INFO"), traceback.format_exc())
