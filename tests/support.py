@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Tuple
 
@@ -77,17 +78,22 @@ class ServerProcess:
     def __init__(self, argv: List[str], port: int, env: Optional[Dict[str, str]] = None,
                  python: str = sys.executable) -> None:
         self.port = port
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks
         self.process = subprocess.Popen(
             [python, *argv], env=child_env(env), cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdout=self.log, stderr=subprocess.STDOUT,
         )
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode(errors="replace")
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{output}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}:\n{self.output()}")
             try:
                 if request(self.port, "GET", "/ping", timeout=2).status == 200:
                     return
@@ -104,8 +110,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout)
-        output = self.process.stdout.read().decode(errors="replace")
-        self.process.stdout.close()
+        output = self.output()
+        self.log.close()
         return self.process.returncode, output
 
 

@@ -31,7 +31,8 @@ class EchoScorer:
 
 
 def call(app, method: str, path: str, body: bytes = b"", headers: Optional[Dict[str, str]] = None,
-         query: str = "", validate: bool = True) -> Tuple[int, Dict[str, str], bytes]:
+         query: str = "", validate: bool = True,
+         raw_uri: Optional[str] = None) -> Tuple[int, Dict[str, str], bytes]:
     environ = {
         "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -39,6 +40,8 @@ def call(app, method: str, path: str, body: bytes = b"", headers: Optional[Dict[
         "wsgi.errors": io.StringIO(), "wsgi.multithread": True, "wsgi.multiprocess": False,
         "wsgi.run_once": False, "HTTP_HOST": "127.0.0.1:5000",
     }
+    if raw_uri is not None:
+        environ["REQUEST_URI"] = raw_uri  # waitress keeps the raw request target here
     if body:
         environ["CONTENT_LENGTH"] = str(len(body))
     for name, value in (headers or {}).items():
@@ -109,6 +112,11 @@ class RoutingTest(unittest.TestCase):
         self.assertEqual((status, body), (307, b""))
         self.assertEqual(headers["location"], "http://127.0.0.1:5000/ping")
         self.assertNotIn("content-type", headers)
+
+    def test_repeated_slashes_are_not_collapsed_into_a_route(self) -> None:
+        status, _, body = call(self.app, "GET", "/ping", raw_uri="//ping")
+        self.assertEqual((status, body), (404, b'{"detail":"Not Found"}'))
+        self.assertEqual(call(self.app, "GET", "/ping", raw_uri="/ping?x=1")[0], 200)
 
     def test_query_string_on_invocations_is_ignored(self) -> None:
         status, _, body = call(self.app, "POST", "/invocations", b"{}",

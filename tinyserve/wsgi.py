@@ -14,6 +14,7 @@ import os
 import threading
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import unquote
 
 from tinyserve.errors import ScoringError
 
@@ -98,7 +99,7 @@ class ScoringApp:
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         try:
-            handler, response = self.router.match(method, environ.get("PATH_INFO") or "/")
+            handler, response = self.router.match(method, request_path(environ))
             if handler is not None:
                 response = handler(environ)
             elif response[0] == 307:
@@ -186,6 +187,15 @@ def run_with_timeout(work: Callable[[], Any], timeout: Optional[float]) -> Any:
     if not ok:
         raise value
     return value
+
+
+def request_path(environ: Dict[str, Any]) -> str:
+    """The path as the client sent it: waitress collapses ``//ping`` into ``/ping`` in
+    ``PATH_INFO``, where MLflow answers 404, so route on the raw ``REQUEST_URI`` when present."""
+    raw = environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return unquote(raw.split("?", 1)[0])
+    return environ.get("PATH_INFO") or "/"
 
 
 def redirect_url(environ: Dict[str, Any], path: str) -> str:
