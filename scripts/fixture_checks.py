@@ -61,6 +61,8 @@ CHECKS: Dict[str, Tuple[Any, Optional[dict], Any]] = {
                           lambda p: p["x"].tolist() == [2.0, 4.0]),
     "pyfunc_function": (pd.DataFrame({"x": [1.0, 2.0]}), None,
                         lambda p: p["x"].tolist() == [2.0, 3.0]),
+    "pyfunc_dict_output": (SPLIT_A, None, lambda p: p["total"].tolist() == [1.0, 7.0]
+                           and p["label"].tolist() == ["small", "big"]),
     "pyfunc_code_ref": (ONE_X, None, {"class": "ref_models.CodeRefModel", "rows": 1}),
     "code_model": (pd.DataFrame({"text": ["ab", "abcd"]}), None, [6, 12]),
     "code_model_callable": (pd.DataFrame({"text": ["ann"]}), None, ["hello ann"]),

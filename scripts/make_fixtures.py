@@ -195,6 +195,14 @@ class ArtifactModel(PythonModel):
         return pd.DataFrame({"score": scores, "label": labels})
 
 
+class ColumnsDictModel(PythonModel):
+    """Answers a dict of columns, one value per row (chunked `tinyserve predict` joins them)."""
+
+    def predict(self, context, model_input, params=None):
+        total = (model_input["a"] + model_input["b"]).to_numpy()
+        return {"total": total, "label": np.where(total > 3, "big", "small")}
+
+
 class DoublerModel(PythonModel):
     """Tiny model for the compressed-pickle fixture."""
 
@@ -354,6 +362,9 @@ def pyfunc_fixtures(path: Path, work: Path) -> None:
             "input_example": (pd.DataFrame({"x": [1.0, -2.0]}), {"multiplier": 2.0})},
         "pyfunc_function": {"python_model": add_one,
                             "input_example": pd.DataFrame({"x": [1.0, 2.0]})},
+        "pyfunc_dict_output": {"python_model": ColumnsDictModel(),
+                               "signature": ModelSignature(inputs=Schema([
+                                   ColSpec("double", "a"), ColSpec("double", "b")]))},
         "pyfunc_code_ref": {"python_model": CodeRefModel(), "code_paths": ["ref_models.py"],
                             "signature": False},
     }

@@ -15,6 +15,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "models")
 EXAMPLE_MODEL = os.path.join(REPO, "examples", "iris-model")
 MLFLOW_PYTHON_ENV = "TINYSERVE_MLFLOW_PYTHON"
+# Figures a test wants in the run's summary (CI log); tests/conftest.py prints them.
+SUMMARY_LINES: List[str] = []
 
 
 def fixture(name: str) -> str:

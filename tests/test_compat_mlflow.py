@@ -14,7 +14,7 @@ from tests.compat.compare import Answer, canonical_sets, difference, form_differ
 from tests.compat.corpus import build_corpus, runnable
 from tests.compat.differences import RULES
 from tests.compat.harness import check_rules, report, run_comparison, spec_notes
-from tests.support import MLFLOW_PYTHON_ENV
+from tests.support import MLFLOW_PYTHON_ENV, SUMMARY_LINES
 
 CHECKLIST_ITEMS = range(1, 123)  # spec section 18: every item is observable over HTTP
 
@@ -95,6 +95,7 @@ class CompatWithMlflowTest(unittest.TestCase):
                                   progress=lambda line: print("compat:", line, flush=True))
         text = report(outcomes)
         print(text)
+        SUMMARY_LINES.append(f"compat with mlflow models serve: {text.splitlines()[0]}")
         for model, reason in skipped.items():
             print(f"compat: skipped the cases of {model}: {reason}")
         for note in spec_notes(outcomes):

@@ -9,8 +9,11 @@ import unittest
 from tests.support import REPO, child_env
 
 CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.payload",
-                "tinyserve.mlmodel", "tinyserve.yaml_subset", "tinyserve.signature", "tinyserve.schema", "tinyserve.uri", "tinyserve.server",
-                "tinyserve.errors", "tinyserve.scoring", "tinyserve.flavors", "tinyserve.__main__"]
+                "tinyserve.mlmodel", "tinyserve.yaml_subset", "tinyserve.signature",
+                "tinyserve.schema", "tinyserve.uri", "tinyserve.server", "tinyserve.errors",
+                "tinyserve.scoring", "tinyserve.flavors", "tinyserve.__main__",
+                "tinyserve.batch_cli", "tinyserve.progress", "tinyserve.docker",
+                "tinyserve.dockerfile_text"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 
 PROBE = """
@@ -40,7 +43,8 @@ class CoreImportsTest(unittest.TestCase):
         self.assertIn("pandas", loaded)
 
     def test_help_runs_without_site_packages(self) -> None:
-        for args in (["--help"], ["serve", "--help"]):
+        for args in (["--help"], ["serve", "--help"], ["predict", "--help"],
+                     ["generate-dockerfile", "--help"], ["build-docker", "--help"]):
             with self.subTest(args=args):
                 result = subprocess.run([sys.executable, "-S", "-m", "tinyserve", *args],
                                         capture_output=True, env=child_env(), cwd=REPO)

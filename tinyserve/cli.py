@@ -63,11 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-w", "--workers", type=int, default=None,
                        help="worker processes (default 1, env MLFLOW_MODELS_WORKERS)")
     serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
-    serve.add_argument("--max-body-size", type=int, default=DEFAULT_MAX_BODY_SIZE,
-                       help="largest request body in bytes; larger ones get 413 (default 100 MB)")
+    body_limit = env_default("TINYSERVE_MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE))
+    serve.add_argument("--max-body-size", type=int, default=int(body_limit),
+                       help="largest request body in bytes; larger ones get 413 "
+                            "(default 100 MB, env TINYSERVE_MAX_BODY_SIZE)")
     serve.add_argument("--debug", action="store_true",
                        help="log at debug level and include stack traces in error bodies")
     serve.set_defaults(func=cmd_serve)
+
+    from tinyserve.batch_cli import add_predict_command
+    from tinyserve.docker import add_docker_commands
+
+    add_predict_command(commands, add_model_flags)
+    add_docker_commands(commands, add_model_flags)
     return parser
 
 

@@ -87,7 +87,7 @@ def _without_non_finite(value: Any, open_containers: set) -> Any:
     return _without_non_finite(converted, open_containers)
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     try:
         return _ENCODER.encode(value)
     except ValueError as exc:
@@ -101,7 +101,7 @@ def _dumps(value: Any) -> str:
 # --- top-level conversion (MLflow's _get_jsonable_obj) --------------------------------------
 
 
-def _array_to_list(array: Any) -> list:
+def array_to_list(array: Any) -> list:
     """``ndarray.tolist()``, with non-finite floats already None (cheap with numpy at hand)."""
     numpy = sys.modules["numpy"]
     if array.dtype.kind == "f" and array.size and not numpy.isfinite(array).all():
@@ -133,12 +133,12 @@ def _box_native(value: Any) -> Any:
     return value
 
 
-def _column_values(column: Any) -> list:
+def column_values(column: Any) -> list:
     """One column as DataFrame.to_dict(orient="records") would give its values."""
     numpy = sys.modules["numpy"]
     dtype = column.dtype
     if isinstance(dtype, numpy.dtype) and dtype.kind in "biuf":
-        return _array_to_list(column.to_numpy())
+        return array_to_list(column.to_numpy())
     values = list(column)  # Timestamps for datetime64, like DataFrame.itertuples
     if dtype == object or not isinstance(dtype, numpy.dtype):
         values = [_box_native(value) for value in values]
@@ -166,7 +166,7 @@ def _numeric_frame_json(frame: Any) -> Optional[str]:
         return None
     row = "{" + ", ".join(key.replace("%", "%%") + ": %s" for key in keys) + "}"
     tokens = [
-        _ENCODER.encode(_array_to_list(frame.iloc[:, position].to_numpy()))[1:-1].split(", ")
+        _ENCODER.encode(array_to_list(frame.iloc[:, position].to_numpy()))[1:-1].split(", ")
         for position in range(len(keys))
     ]
     return "[" + ", ".join([row % values for values in zip(*tokens)]) + "]"
@@ -176,7 +176,7 @@ def _frame_records(frame: Any) -> List[Dict[Any, Any]]:
     columns = frame.columns.tolist()
     if not columns:
         return [{} for _ in range(len(frame))]
-    values = [_column_values(frame.iloc[:, position]) for position in range(len(columns))]
+    values = [column_values(frame.iloc[:, position]) for position in range(len(columns))]
     return [dict(zip(columns, row)) for row in zip(*values)]
 
 
@@ -187,7 +187,7 @@ def _series_records(series: Any) -> List[Dict[Any, Any]]:
 def _top_level_converter(predictions: Any) -> Callable[[Any], Any]:
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(predictions, numpy.ndarray):
-        return _array_to_list
+        return array_to_list
     pandas = sys.modules.get("pandas")
     if pandas is not None:
         if isinstance(predictions, pandas.DataFrame):
@@ -211,4 +211,4 @@ def encode_predictions(predictions: Any, wrap: bool = True) -> bytes:
             text = '{"predictions": ' + fragment + "}" if wrap else fragment
             return text.encode("ascii")
     converted = _top_level_converter(predictions)(predictions)
-    return _dumps({"predictions": converted} if wrap else converted).encode("ascii")
+    return dumps({"predictions": converted} if wrap else converted).encode("ascii")

@@ -24,6 +24,12 @@ class Reply(NamedTuple):
     body: bytes
 
 
+class Scored(NamedTuple):
+    data: Any  # what the model was given (after layer A), e.g. a DataFrame
+    prediction: Any  # what the model returned, not yet encoded
+    unwrap: bool  # a unified-LLM request: the answer is not wrapped in {"predictions": ...}
+
+
 class Scorer:
     """Turns a request body and its Content-Type into a ``Reply``, as MLflow's server would."""
 
@@ -33,13 +39,19 @@ class Scorer:
 
     def score(self, body: bytes, content_type: Optional[str]) -> Reply:
         try:
-            data, params, unwrap = self.decode(body, content_type)
-            prediction = self.model.predict(data, params)
+            scored = self.run(body, content_type)
         except UnsupportedMediaType as error:
             return Reply(415, TEXT_TYPE, error.text.encode("utf-8"))
         except ScoringError as error:
             return self.error_reply(error)
-        return self.encode(prediction, unwrap)
+        return self.encode(scored.prediction, scored.unwrap)
+
+    def run(self, body: bytes, content_type: Optional[str]) -> Scored:
+        """Decode and predict; raises ScoringError / UnsupportedMediaType.
+
+        For callers that write predictions their own way (``tinyserve predict``)."""
+        data, params, unwrap = self.decode(body, content_type)
+        return Scored(data, self.model.predict(data, params), unwrap)
 
     def decode(self, body: bytes, content_type: Optional[str]) -> Tuple[Any, Any, bool]:
         """Request bytes -> (model data after layer A, raw params, unwrap the response?)."""
