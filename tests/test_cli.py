@@ -42,6 +42,13 @@ class ServeFlagsTest(unittest.TestCase):
         one_line_error(self, run_cli("serve", "-m", MODEL, "--env-manager", "bogus"), 2,
                        "'bogus'", "['local', 'virtualenv', 'uv', 'conda']")
 
+    def test_bad_numbers_in_environment_defaults_are_one_line_exit_2(self) -> None:
+        for name in ("MLFLOW_PORT", "MLFLOW_MODELS_WORKERS",
+                     "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", "TINYSERVE_MAX_BODY_SIZE"):
+            with self.subTest(name=name):
+                one_line_error(self, run_cli("serve", "-m", MODEL, env={name: "lots"}), 2,
+                               f"{name}='lots' is not a valid")
+
     def test_install_mlflow_is_refused_clearly(self) -> None:
         one_line_error(self, run_cli("serve", "-m", MODEL, "--install-mlflow"), 2,
                        "--install-mlflow is not supported")

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--help", action="help", help="show this help message and exit")
     add_model_flags(serve)
-    serve.add_argument("-p", "--port", type=int, default=int(env_default("MLFLOW_PORT", "5000")),
+    serve.add_argument("-p", "--port", type=int, default=None,
                        help="port to listen on (default 5000, env MLFLOW_PORT)")
     serve.add_argument("-h", "--host", default=env_default("MLFLOW_HOST", "127.0.0.1"),
                        help="address to bind (default 127.0.0.1, env MLFLOW_HOST)")
@@ -63,8 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-w", "--workers", type=int, default=None,
                        help="worker processes (default 1, env MLFLOW_MODELS_WORKERS)")
     serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
-    body_limit = env_default("TINYSERVE_MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE))
-    serve.add_argument("--max-body-size", type=int, default=int(body_limit),
+    serve.add_argument("--max-body-size", type=int, default=None,
                        help="largest request body in bytes; larger ones get 413 "
                             "(default 100 MB, env TINYSERVE_MAX_BODY_SIZE)")
     serve.add_argument("--debug", action="store_true",
@@ -96,13 +95,26 @@ def check_env_manager(args: argparse.Namespace) -> None:
 
 def resolve_timeout(flag: Optional[int]) -> float:
     """``-t 0`` counts as not given, as in MLflow; then the env var, then 60 seconds."""
-    if flag:
-        return float(flag)
-    return float(os.environ.get("MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT") or 60)
+    return float(int_setting(flag or None, "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT", 60,
+                             "number of seconds"))
+
+
+def int_setting(flag: Optional[int], env_name: str, fallback: int, what: str) -> int:
+    """A flag's value, else the environment variable's, else the fallback; a bad env value is
+    a usage error naming the variable (not a traceback while the parser is built)."""
+    if flag is not None:
+        return flag
+    text = os.environ.get(env_name)
+    if not text:
+        return fallback
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{env_name}={text!r} is not a valid {what}.") from None
 
 
 def resolve_workers(flag: Optional[int]) -> int:
-    workers = flag if flag is not None else int(os.environ.get("MLFLOW_MODELS_WORKERS") or 1)
+    workers = int_setting(flag, "MLFLOW_MODELS_WORKERS", 1, "number of workers")
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}.")
     return workers
@@ -117,12 +129,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}.")
     configure_logging(args.debug)
+    port = int_setting(args.port, "MLFLOW_PORT", 5000, "port")
+    max_body_size = int_setting(args.max_body_size, "TINYSERVE_MAX_BODY_SIZE",
+                                DEFAULT_MAX_BODY_SIZE, "size in bytes")
     app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
-                     max_body_size=args.max_body_size, debug=args.debug)
+                     max_body_size=max_body_size, debug=args.debug)
     try:
-        sock = bind_socket(args.host, args.port)
+        sock = bind_socket(args.host, port)
     except OSError as error:
-        raise ModelLoadError(f"Cannot listen on {args.host}:{args.port}: {error.strerror}") from None
+        raise ModelLoadError(f"Cannot listen on {args.host}:{port}: {error.strerror}") from None
     return serve(app, threads=args.threads, workers=workers, sock=sock)
 
 
