@@ -127,8 +127,9 @@ def start_tinyserve(model: str, *flags: str, env: Optional[Dict[str, str]] = Non
 
 
 def run_cli(*args: str, input_bytes: Optional[bytes] = None, timeout: float = 120.0,
-            env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+            env: Optional[Dict[str, str]] = None, cwd: str = REPO
+            ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tinyserve", *args], input=input_bytes, capture_output=True,
-        env=child_env(env), cwd=REPO, timeout=timeout,
+        env=child_env(env), cwd=cwd, timeout=timeout,
     )

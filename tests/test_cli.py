@@ -81,8 +81,10 @@ class ServeFlagsTest(unittest.TestCase):
             one_line_error(self, run_cli("serve", "-m", MODEL, "-p", str(port)), 1,
                            f"127.0.0.1:{port}")
 
-    def test_non_file_uri_schemes_are_refused_in_one_line(self) -> None:
-        one_line_error(self, run_cli("serve", "-m", "s3://bucket/model"), 1, "'s3:'")
+    def test_cloud_storage_uris_are_refused_in_one_line_saying_what_to_do(self) -> None:
+        one_line_error(self, run_cli("serve", "-m", "s3://bucket/model"), 1,
+                       "in s3 storage (s3://bucket/model), which needs a vendor SDK",
+                       "mlflow server --serve-artifacts", "download the model directory first")
 
 
 class ServeRunsTest(unittest.TestCase):

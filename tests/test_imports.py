@@ -13,7 +13,10 @@ CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.paylo
                 "tinyserve.schema", "tinyserve.uri", "tinyserve.server", "tinyserve.errors",
                 "tinyserve.scoring", "tinyserve.flavors", "tinyserve.__main__",
                 "tinyserve.batch_cli", "tinyserve.progress", "tinyserve.docker",
-                "tinyserve.dockerfile_text"]
+                "tinyserve.dockerfile_text", "tinyserve.model_uri", "tinyserve.cache",
+                "tinyserve.stores", "tinyserve.stores.base", "tinyserve.stores.rules",
+                "tinyserve.stores.sqlite", "tinyserve.stores.files", "tinyserve.stores.rest",
+                "tinyserve.stores.artifacts"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 
 PROBE = """

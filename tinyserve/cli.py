@@ -29,7 +29,12 @@ def env_default(name: str, fallback: str) -> str:
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model-uri", required=True,
-                        help="model directory or file:// URI of an MLflow model")
+                        help="an MLflow model: a directory, file://, runs:/<run_id>/<path>, "
+                             "models:/<name>/<version>, models:/<name>@<alias>, "
+                             "models:/<name>/latest or models:/<model_id>")
+    parser.add_argument("--cache-dir", default=None,
+                        help="where models from a tracking server are downloaded (default: "
+                             "env TINYSERVE_CACHE_DIR, else ~/.cache/tinyserve)")
     parser.add_argument("--env-manager", default="local",
                         help="only 'local' is supported: tinyserve serves from this environment")
     parser.add_argument("--no-conda", action="store_true",
@@ -145,6 +150,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.func
+    if getattr(args, "cache_dir", None):
+        os.environ["TINYSERVE_CACHE_DIR"] = args.cache_dir  # read where models are resolved
     try:
         return command(args)
     except UsageError as error:
