@@ -175,8 +175,8 @@ class FileStoreTest(NotFoundMessagesMixin, StoreCase):
         self.assertEqual(json.loads(result.stdout)["predictions"], self.manifest["expected"][uri])
 
 
-class TrackingServerTest(NotFoundMessagesMixin, StoreCase):
-    where = "http://127.0.0.1"
+class ServerStoreCase(StoreCase):
+    """A real ``mlflow server`` (SQLite backend, proxied artifacts) per class."""
 
     @classmethod
     def make_store(cls, python: str) -> None:
@@ -192,6 +192,10 @@ class TrackingServerTest(NotFoundMessagesMixin, StoreCase):
     def tearDownClass(cls) -> None:
         cls.server.stop()
         super().tearDownClass()
+
+
+class TrackingServerTest(NotFoundMessagesMixin, ServerStoreCase):
+    where = "http://127.0.0.1"
 
     def test_every_uri_form_predicts_like_mlflow_and_is_cached(self) -> None:
         self.assert_same_predictions_as_mlflow()
@@ -207,23 +211,8 @@ class TrackingServerTest(NotFoundMessagesMixin, StoreCase):
         one_line_error(self, result, 1, closed)
 
 
-class CachedModelOfflineTest(StoreCase):
+class CachedModelOfflineTest(ServerStoreCase):
     """Downloaded once, a model is served from the cache when the server is gone."""
-
-    @classmethod
-    def make_store(cls, python: str) -> None:
-        cls.server = MlflowServer(python, cls.workdir).start()
-        try:
-            cls.manifest = populate(python, cls.workdir, cls.server.url)
-        except BaseException:
-            cls.server.stop()
-            raise
-        cls.env = {"MLFLOW_TRACKING_URI": cls.server.url}
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.server.stop()
-        super().tearDownClass()
 
     def test_served_from_the_cache_after_the_server_stops(self) -> None:
         uri = f"models:/{self.manifest['registered_name']}@champion"

@@ -83,8 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_env_manager(args: argparse.Namespace) -> None:
-    """tinyserve never builds environments: only ``local`` is accepted."""
+HERE_NOT_ELSEWHERE = ("tinyserve serves from the current Python environment. Install the "
+                      "model's requirements.txt here")
+
+
+def check_env_manager(args: argparse.Namespace, why: str = HERE_NOT_ELSEWHERE) -> None:
+    """tinyserve never builds environments: only ``local`` is accepted; ``why`` says what
+    happens instead."""
     if args.install_mlflow:
         raise UsageError("--install-mlflow is not supported: tinyserve serves models without "
                          "MLflow, from the current Python environment.")
@@ -93,9 +98,8 @@ def check_env_manager(args: argparse.Namespace) -> None:
         raise UsageError(f"Invalid value for --env-manager: {manager!r}. "
                          f"Must be one of {list(ENV_MANAGERS)}.")
     if manager != "local":
-        raise UsageError(f"--env-manager {manager} is not supported: tinyserve serves from the "
-                         "current Python environment. Install the model's requirements.txt here "
-                         "and use --env-manager local.")
+        raise UsageError(f"--env-manager {manager} is not supported: {why}; use "
+                         "--env-manager local.")
 
 
 def resolve_timeout(flag: Optional[int]) -> float:

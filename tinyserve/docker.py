@@ -22,7 +22,7 @@ from typing import Callable, List, Optional, Sequence
 
 import tinyserve
 from tinyserve import dockerfile_text as text
-from tinyserve.cli import ENV_MANAGERS, UsageError
+from tinyserve.cli import UsageError, check_env_manager
 from tinyserve.errors import ModelLoadError
 from tinyserve.mlmodel import read_mlmodel
 from tinyserve.requirements import (drop_mlflow_requirements, read_requirements,
@@ -94,14 +94,8 @@ def check_image_flags(args: argparse.Namespace) -> None:
         raise UsageError(f"Invalid value for --install-java: {java!r} is not a valid boolean.")
     if args.base_image is not None:
         check_base_image(args.base_image)
-    manager = "local" if args.no_conda else args.env_manager
-    if manager not in ENV_MANAGERS:
-        raise UsageError(f"Invalid value for --env-manager: {manager!r}. "
-                         f"Must be one of {list(ENV_MANAGERS)}.")
-    if manager != "local":
-        raise UsageError(f"--env-manager {manager} is not supported: the image installs the "
-                         "model's requirements.txt into its own Python with pip; use "
-                         "--env-manager local.")
+    check_env_manager(args, why="the image installs the model's requirements.txt into its "
+                                "own Python with pip")
 
 
 def check_base_image(image: str) -> None:
