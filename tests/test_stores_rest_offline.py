@@ -13,7 +13,8 @@ import threading
 import unittest
 from typing import Dict, List, Tuple
 
-from tests.support import free_port
+from tests.support import free_port, run_cli
+from tests.test_cli import one_line_error
 from tinyserve.stores.artifacts import download_artifacts, is_local_uri, local_path
 from tinyserve.stores.base import StoreError, StoreUnreachable
 from tinyserve.stores.rest import RestStore
@@ -64,6 +65,18 @@ class StubServerCase(unittest.TestCase):
     def route(self, prefix: str, status: int, body: object, once: bool = False) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.stub.routes.append((prefix, status, data, once))
+
+
+class CommandLineCredentialsTest(StubServerCase):
+    """The whole command: wrong credentials end ``tinyserve predict`` with one line, exit 1."""
+
+    def test_refused_token_is_one_line(self) -> None:
+        result = run_cli("predict", "-m", "models:/churn@champion", "-t", "csv",
+                         input_bytes=b"x\n1\n",
+                         env={"MLFLOW_TRACKING_URI": self.url, "MLFLOW_TRACKING_TOKEN": "wrong"})
+        one_line_error(self, result, 1, f"The tracking server {self.url} refused the "
+                       "credentials (HTTP 401)", "MLFLOW_TRACKING_TOKEN")
+        self.assertEqual(self.stub.seen[0][1].get("Authorization"), "Bearer wrong")
 
 
 class CredentialsAndStubTests(StubServerCase, TreeAssertions):
