@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default 100 MB, env TINYSERVE_MAX_BODY_SIZE)")
     serve.add_argument("--debug", action="store_true",
                        help="log at debug level and include stack traces in error bodies")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="text lines or one JSON object per line (default text)")
     serve.set_defaults(func=cmd_serve)
 
     from tinyserve.batch_cli import add_predict_command
@@ -137,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = resolve_workers(args.workers)
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}.")
-    configure_logging(args.debug)
+    configure_logging(args.debug, args.log_format)
     port = int_setting(args.port, "MLFLOW_PORT", 5000, "port")
     max_body_size = int_setting(args.max_body_size, "TINYSERVE_MAX_BODY_SIZE",
                                 DEFAULT_MAX_BODY_SIZE, "size in bytes")

@@ -113,9 +113,16 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int) -> int:
     return 0
 
 
-def configure_logging(debug: bool = False) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+LOG_FORMATS = ("text", "json")
+
+
+def configure_logging(debug: bool = False, log_format: str = "text") -> None:
+    """Logs to stderr: text lines, or one JSON object per line (``--log-format json``)."""
+    from tinyserve.access_log import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])

@@ -12,10 +12,12 @@ import json
 import logging
 import os
 import threading
+import time
 import traceback
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import unquote
 
+from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
 from tinyserve.errors import ScoringError
 
 logger = logging.getLogger("tinyserve")
@@ -97,22 +99,28 @@ class ScoringApp:
         self.router.add("/invocations", ("POST",), self.invocations)
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
+        started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = request_path(environ)
+        request = request_id(environ)
         try:
-            handler, response = self.router.match(method, request_path(environ))
+            handler, response = self.router.match(method, path)
             if handler is not None:
                 response = handler(environ)
             elif response[0] == 307:
                 location = redirect_url(environ, dict(response[1])["Location"])
                 response = (307, [("Location", location)], b"")
         except Exception:  # the outermost boundary: log it, answer a fixed body
-            logger.error("Unhandled error serving %s %s\n%s", method,
-                         environ.get("PATH_INFO"), traceback.format_exc())
+            logger.error("Unhandled error serving %s %s (request_id=%s)\n%s", method, path,
+                         request, traceback.format_exc())
             response = json_response(500, INTERNAL_ERROR_BODY)
         status, headers, body = response
         headers.append(("Content-Length", str(len(body))))
+        headers.append((REQUEST_ID_HEADER, request))
         start_response(status_line(status), headers)
-        return [b""] if method == "HEAD" else [body]
+        sent = b"" if method == "HEAD" else body
+        log_access(method, path, status, len(sent), started, request)
+        return [sent]
 
     def ping(self, environ: Dict[str, Any]) -> Response:
         return json_response(200, b"\n")
