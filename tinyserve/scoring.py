@@ -84,3 +84,24 @@ class Scorer:
 
     def error_reply(self, error: ScoringError) -> Reply:
         return Reply(error.status, JSON_TYPE, error.to_json(include_stack_trace=self.debug))
+
+    def warm_up(self) -> Optional[str]:
+        """Score the model's saved serving input example once, as a client would.
+
+        None when that worked or the model has no example; otherwise why not (for ``/ready``).
+        """
+        spec = self.model.spec
+        relative = (spec.saved_input_example_info or {}).get("serving_input_path")
+        if not isinstance(relative, str):
+            return None
+        path = spec.resolve(relative)
+        try:
+            with open(path, "rb") as handle:
+                body = handle.read()
+        except OSError as error:
+            return f"Cannot read the model's input example {path}: {error.strerror}"
+        reply = self.score(body, JSON_TYPE)
+        if reply.status != 200:
+            return (f"The model's input example ({relative}) failed with HTTP {reply.status}: "
+                    f"{reply.body[:500].decode('utf-8', 'replace')}")
+        return None

@@ -2,7 +2,9 @@
 
 Only this module sees the WSGI environ. Routing follows MLflow's scoring server: ``/ping``,
 ``/health`` and ``/version`` answer GET (and HEAD, a deliberate difference), ``/invocations``
-answers POST; unknown paths get 404 and wrong methods 405 with ``Allow``. Importing this module
+answers POST; unknown paths get 404 and wrong methods 405 with ``Allow``. ``/live`` and
+``/ready`` are tinyserve's own: ``/ready`` is 503 while the warm-up prediction on the model's
+input example has not succeeded. Importing this module
 loads only the standard library; ``application`` (for gunicorn, uWSGI, mod_wsgi) loads the model
 named by ``TINYSERVE_MODEL_URI`` when it is first looked up.
 """
@@ -97,6 +99,9 @@ class ScoringApp:
         self.router.add("/health", ("GET", "HEAD"), self.ping)
         self.router.add("/version", ("GET", "HEAD"), self.version)
         self.router.add("/invocations", ("POST",), self.invocations)
+        self.router.add("/live", ("GET", "HEAD"), self.ping)
+        self.router.add("/ready", ("GET", "HEAD"), self.ready)
+        self.not_ready: Optional[str] = None  # why the warm-up prediction failed, if it did
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
         started = time.perf_counter()
@@ -124,6 +129,12 @@ class ScoringApp:
 
     def ping(self, environ: Dict[str, Any]) -> Response:
         return json_response(200, b"\n")
+
+    def ready(self, environ: Dict[str, Any]) -> Response:
+        if self.not_ready is None:
+            return json_response(200, b"\n")
+        error = ScoringError(self.not_ready, "TEMPORARILY_UNAVAILABLE", status=503)
+        return json_response(503, error.to_json())
 
     def version(self, environ: Dict[str, Any]) -> Response:
         return json_response(200, self.version_body)
@@ -227,7 +238,11 @@ def create_app(
         timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
     os.environ["_MLFLOW_IS_IN_SERVING_ENVIRONMENT"] = "true"
     scorer = Scorer(load_pyfunc(model_uri), debug=debug)
-    return ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size)
+    app = ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size)
+    app.not_ready = scorer.warm_up()
+    if app.not_ready is not None:
+        logger.warning("Not ready (/ready answers 503): %s", app.not_ready)
+    return app
 
 
 _application: Optional[ScoringApp] = None
