@@ -15,6 +15,9 @@ This script has no `from __future__ import annotations`: MLflow reads the predic
 at save time and cloudpickle stores `__annotations__`; stringified hints would not resolve
 after unpickling. Pickles are written with file *basenames* instead of this machine's paths
 (see `portable_pickles`).
+
+Why one long script: every fixture is saved by the same MLflow process and checked by the
+same run, so the set stays consistent; the model classes it pickles must live in it.
 """
 import argparse
 import contextlib

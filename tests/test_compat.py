@@ -4,6 +4,9 @@ In-process tests use the stand-ins (the test venv has no MLflow). Comparisons wi
 run the same table in the interpreter named by TINYSERVE_MLFLOW_PYTHON and are skipped, with
 the reason shown, when it is unset: the validation table, MlflowException, and every fixture
 loaded by tinyserve (with the stand-ins, with MLflow's real names) against MLflow's own loader.
+
+Long because it is one table per MLflow name the stand-ins provide, kept together so the
+MLflow-side comparison runs the very same table.
 """
 from __future__ import annotations
 

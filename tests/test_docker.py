@@ -1,5 +1,9 @@
 """``generate-dockerfile`` and ``build-docker``, run for real: the context, the Dockerfile, and
-the image's entrypoint command serving the model from the context directory on this host."""
+the image's entrypoint command serving the model from the context directory on this host.
+
+Long because the Dockerfile is checked instruction by instruction; build-docker's tests
+are in test_docker_build.py.
+"""
 from __future__ import annotations
 
 import configparser

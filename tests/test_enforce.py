@@ -2,6 +2,8 @@
 
 Every expectation here was checked against ``mlflow.models.utils._enforce_schema`` /
 ``_enforce_type`` of MLflow 3.17.2 with pandas 3 and numpy 2.
+
+Long because it is MLflow's enforcement table, one row per type pair, kept in one place.
 """
 from __future__ import annotations
 

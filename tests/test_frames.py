@@ -1,6 +1,10 @@
 """Layer A: request data -> DataFrames / arrays pre-cast towards the signature (spec 4.5-4.8,
 5, 7.1, 7.5). Expected values and texts are MLflow 3.17.2's (checked against its own parsing
-functions); the "deliberate" tests pin tinyserve's documented refusals instead."""
+functions); the "deliberate" tests pin tinyserve's documented refusals instead.
+
+Long because it is one table per request format, kept together with the refusals they
+share.
+"""
 from __future__ import annotations
 
 import base64

@@ -4,6 +4,8 @@ Expectations are computed from the inputs (or from the estimator read back indep
 the comparisons with real MLflow run the same cases in TINYSERVE_MLFLOW_PYTHON and are skipped,
 with the reason shown, when it is unset. Broken models are fixture copies with an edited
 MLmodel in a temporary directory.
+
+Long because every committed fixture is loaded here, each with its own expectations.
 """
 from __future__ import annotations
 

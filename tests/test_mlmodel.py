@@ -1,4 +1,7 @@
-"""Tests for tinyserve.mlmodel: the YAML-subset reader agrees with PyYAML, refuses the rest by line."""
+"""Tests for tinyserve.mlmodel: the YAML-subset reader agrees with PyYAML, refuses the rest by line.
+
+Long because it compares with PyYAML over every construct MLflow writes, and every refusal.
+"""
 from __future__ import annotations
 
 import datetime
