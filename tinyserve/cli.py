@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-size", type=int, default=None,
                        help="largest request body in bytes; larger ones get 413 "
                             "(default 100 MB, env TINYSERVE_MAX_BODY_SIZE)")
+    serve.add_argument("--graceful-timeout", type=float, default=30.0,
+                       help="on SIGTERM/SIGINT, seconds to finish the requests in progress "
+                            "before exiting (default 30)")
     serve.add_argument("--debug", action="store_true",
                        help="log at debug level and include stack traces in error bodies")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
@@ -149,7 +152,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sock = bind_socket(args.host, port)
     except OSError as error:
         raise ModelLoadError(f"Cannot listen on {args.host}:{port}: {error.strerror}") from None
-    return serve(app, threads=args.threads, workers=workers, sock=sock)
+    return serve(app, threads=args.threads, workers=workers, sock=sock,
+                 graceful_timeout=args.graceful_timeout)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -2,8 +2,9 @@
 
 With ``workers > 1`` the parent binds the listening socket, loads nothing itself beyond what the
 app already holds, and forks workers that serve from the shared socket; it restarts a worker
-that dies and passes SIGTERM/SIGINT on to them. waitress is imported only here, inside
-functions, so importing this module stays stdlib-only.
+that dies and passes SIGTERM/SIGINT on to them. On those signals a worker drains: it stops
+accepting, answers what it already received (up to the graceful timeout) and exits 0. waitress
+is imported only here, inside functions, so importing this module stays stdlib-only.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 logger = logging.getLogger("tinyserve")
+DEFAULT_GRACEFUL_TIMEOUT = 30.0
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -35,6 +37,7 @@ def serve(
     threads: int = 4,
     workers: int = 1,
     sock: Optional[socket.socket] = None,
+    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
 ) -> int:
     """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued task
@@ -43,30 +46,63 @@ def serve(
     logger.info("tinyserve listening on http://%s:%s (%d worker(s), %d thread(s) each)",
                 bound_host, bound_port, workers, threads)
     if workers <= 1:
-        return run_worker(app, sock, threads)
-    return supervise(app, sock, threads, workers)
+        return run_worker(app, sock, threads, graceful_timeout)
+    return supervise(app, sock, threads, workers, graceful_timeout)
 
 
-def run_worker(app: Any, sock: socket.socket, threads: int) -> int:
-    """One waitress server on the shared socket; SIGTERM/SIGINT close it cleanly."""
+def run_worker(app: Any, sock: socket.socket, threads: int,
+               graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
+    """One waitress server on the shared socket until SIGTERM/SIGINT, then a drain: no new
+    connections, every request already received is answered (for up to ``graceful_timeout``
+    seconds), and the process exits 0."""
+    from waitress import wasyncore
     from waitress.server import create_server
 
     server = create_server(app, sockets=[sock], threads=threads, clear_untrusted_proxy_headers=True)
+    stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:
-        server.close()
-        raise SystemExit(0)
+        if stopping:  # a second signal: stop waiting for the requests in progress
+            stopping[0] = 0.0
+            return
+        stopping.append(time.monotonic() + graceful_timeout)
+        server.accepting = False
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    try:
-        server.run()
-    except SystemExit as exit_request:
-        return int(exit_request.code or 0)
+    listening = True
+    while not (stopping and (drained(server) or time.monotonic() > stopping[0])):
+        if stopping and listening:  # outside the poll, whose fd list may hold the socket
+            server.del_channel()
+            server.socket.close()  # new connections are refused from now on
+            listening = False
+        wasyncore.loop(timeout=0.2, map=server._map, use_poll=server.adj.asyncore_use_poll,
+                       count=1)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # exiting already: later signals change nothing
+        signal.signal(signum, signal.SIG_IGN)
+    if not drained(server):
+        logger.warning("Graceful timeout of %s s reached with requests still in progress",
+                       graceful_timeout)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+    wasyncore.close_all(server._map)
     return 0
 
 
-def supervise(app: Any, sock: socket.socket, threads: int, workers: int) -> int:
+def drained(server: Any) -> bool:
+    """No request is being read, waiting, running or having its answer sent."""
+    from waitress.channel import HTTPChannel
+
+    if server.task_dispatcher.queue:
+        return False
+    return not any(
+        isinstance(channel, HTTPChannel)
+        and (channel.requests or channel.total_outbufs_len or channel.request is not None)
+        for channel in list(server._map.values())
+    )
+
+
+def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
+              graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
     """Fork ``workers`` processes and keep that many alive until told to stop."""
     children: Dict[int, int] = {}
     stopping = False
@@ -78,7 +114,7 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int) -> int:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = run_worker(app, sock, threads)
+                code = run_worker(app, sock, threads, graceful_timeout)
             finally:
                 os._exit(code)
         children[pid] = slot
@@ -86,6 +122,7 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int) -> int:
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
+        sock.close()  # the workers drain; once they close theirs, new connects are refused
         for pid in list(children):
             try:
                 os.kill(pid, signal.SIGTERM)
