@@ -12,7 +12,7 @@ CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.paylo
                 "tinyserve.mlmodel", "tinyserve.yaml_subset", "tinyserve.signature",
                 "tinyserve.schema", "tinyserve.uri", "tinyserve.server", "tinyserve.errors",
                 "tinyserve.scoring", "tinyserve.flavors", "tinyserve.__main__",
-                "tinyserve.batch_cli", "tinyserve.progress", "tinyserve.docker",
+                "tinyserve.batch_cli", "tinyserve.progress", "tinyserve.docker", "tinyserve.docker_cli",
                 "tinyserve.dockerfile_text", "tinyserve.model_uri", "tinyserve.cache",
                 "tinyserve.stores", "tinyserve.stores.base", "tinyserve.stores.rules",
                 "tinyserve.stores.sqlite", "tinyserve.stores.files", "tinyserve.stores.rest",

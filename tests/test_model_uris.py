@@ -16,31 +16,10 @@ import tempfile
 import unittest
 from typing import Dict, Optional
 
+from tests.stores.fill import mlflow_python, populate
 from tests.stores.mlflow_server import MlflowServer
-from tests.support import MLFLOW_PYTHON_ENV, REPO, request, run_cli, start_tinyserve
+from tests.support import request, run_cli, start_tinyserve
 from tests.test_cli import one_line_error
-
-POPULATE = os.path.join(REPO, "tests", "stores", "populate.py")
-
-
-def populate(python: str, workdir: str, tracking_uri: str) -> dict:
-    """Fill the store at ``tracking_uri`` (relative paths from ``workdir``); the manifest."""
-    out = os.path.join(workdir, "manifest.json")
-    result = subprocess.run([python, POPULATE, "--tracking-uri", tracking_uri, "--out", out],
-                            cwd=workdir, capture_output=True, timeout=600)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.decode()[-3000:])
-    with open(out, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def mlflow_python(test: unittest.TestCase) -> str:
-    python = os.environ.get(MLFLOW_PYTHON_ENV)
-    if not python:
-        raise unittest.SkipTest(f"{MLFLOW_PYTHON_ENV} is not set: no MLflow 3.17 to fill "
-                                "stores with (.ci/run sets it up)")
-    return python
-
 
 class StoreCase(unittest.TestCase):
     """One populated store per class; ``predict(uri)`` runs tinyserve against it."""
@@ -55,7 +34,7 @@ class StoreCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        python = mlflow_python(cls)
+        python = mlflow_python("fill stores with")
         cls.workdir = tempfile.mkdtemp(prefix="tinyserve-test-uris-")
         cls.cache = os.path.join(cls.workdir, "cache")
         try:

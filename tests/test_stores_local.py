@@ -14,19 +14,17 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import unittest
 from typing import Dict, Iterator, Tuple
 from urllib.parse import quote
 
-from tests.support import MLFLOW_PYTHON_ENV, REPO
+from tests.stores.fill import mlflow_python, populate, run_mlflow
 from tinyserve.stores.base import LoggedModelInfo, StoreError
 from tinyserve.stores.files import FileStore
 from tinyserve.stores.rules import model_id_from_source
 from tinyserve.stores.sqlite import SqliteStore
 
-POPULATE = os.path.join(REPO, "tests", "stores", "populate.py")
 
 # Run after populate.py in the same directory: things MLflow hides, and MLflow's answers on them.
 DELETIONS = r'''
@@ -69,14 +67,6 @@ def working_directory(path: str) -> Iterator[None]:
         os.chdir(previous)
 
 
-def run_mlflow(python: str, workdir: str, argv: list) -> str:
-    done = subprocess.run([python, *argv], cwd=workdir, capture_output=True, text=True,
-                          timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return done.stdout
-
-
 def tree_state(root: str) -> Dict[str, Tuple[int, str]]:
     """Every file under root with its mtime and content hash: what 'unchanged' means here."""
     state = {}
@@ -99,16 +89,10 @@ class PopulatedStoreCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        python = os.environ.get(MLFLOW_PYTHON_ENV)
-        if not python:
-            raise unittest.SkipTest(f"{MLFLOW_PYTHON_ENV} is not set: no MLflow 3.17 python to "
-                                    "fill a real store with")
+        python = mlflow_python("fill a real store with")
         cls.workdir = tempfile.mkdtemp(prefix="tinyserve-stores-")
         try:
-            run_mlflow(python, cls.workdir, [POPULATE, "--tracking-uri", cls.tracking_uri,
-                                             "--out", "manifest.json"])
-            with open(os.path.join(cls.workdir, "manifest.json"), encoding="utf-8") as handle:
-                cls.manifest = json.load(handle)
+            cls.manifest = populate(python, cls.workdir, cls.tracking_uri)
             cls.mlflow_facts = json.loads(run_mlflow(python, cls.workdir, ["-c", DELETIONS]))
         except Exception:
             shutil.rmtree(cls.workdir, ignore_errors=True)

@@ -16,12 +16,12 @@ import tempfile
 import unittest
 from typing import List
 
-from tests.support import MLFLOW_PYTHON_ENV, REPO
+from tests.stores.fill import mlflow_python, populate, run_mlflow
+from tests.support import MLFLOW_PYTHON_ENV
 from tinyserve.stores.artifacts import download_artifacts
 from tinyserve.stores.base import StoreError
 from tinyserve.stores.rest import RestStore
 
-POPULATE = os.path.join(REPO, "tests", "stores", "populate.py")
 # Logs a tree with nested directories, awkward names and a file larger than one block.
 LOG_TREE = """
 import json, os, sys, tempfile, mlflow
@@ -63,24 +63,16 @@ class RealServerTests(TreeAssertions):
 
     @classmethod
     def setUpClass(cls) -> None:
-        python = os.environ.get(MLFLOW_PYTHON_ENV)
-        if not python:
-            raise unittest.SkipTest(f"{MLFLOW_PYTHON_ENV} is not set: no MLflow python to run "
-                                    "a real mlflow server with")
+        python = mlflow_python("run a real mlflow server with")
         from tests.stores.mlflow_server import MlflowServer
 
         cls.workdir = tempfile.mkdtemp(prefix="tinyserve-rest-")
         cls.server = MlflowServer(python, cls.workdir)
         try:
             cls.server.start()
-            subprocess.run([python, POPULATE, "--tracking-uri", cls.server.url,
-                            "--out", "manifest.json"], cwd=cls.workdir, check=True,
-                           capture_output=True, timeout=600)
-            with open(os.path.join(cls.workdir, "manifest.json"), encoding="utf-8") as handle:
-                cls.manifest = json.load(handle)
-            logged = subprocess.run([python, "-c", LOG_TREE, cls.server.url], cwd=cls.workdir,
-                                    check=True, capture_output=True, timeout=300)
-            cls.tree_run = json.loads(logged.stdout.decode().strip().splitlines()[-1])
+            cls.manifest = populate(python, cls.workdir, cls.server.url)
+            logged = run_mlflow(python, cls.workdir, ["-c", LOG_TREE, cls.server.url])
+            cls.tree_run = json.loads(logged.strip().splitlines()[-1])
         except BaseException:
             cls.server.stop()
             shutil.rmtree(cls.workdir, ignore_errors=True)

@@ -22,7 +22,7 @@ from tinyserve.chunks import Chunk, ChunkReader, InputError
 from tinyserve.errors import ScoringError, UnsupportedMediaType
 from tinyserve.progress import Progress
 from tinyserve.scoring import Scorer
-from tinyserve.tables import csv_field_count_problem, csv_fields, describe_bad_csv_record
+from tinyserve.tables import bad_csv_value, csv_field_count_problem, csv_fields
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -56,19 +56,17 @@ def locate_failure(scorer: Scorer, chunk: Chunk, error: Exception) -> str:
     """"line L (row R): <why>" for the first record of ``chunk`` that fails on its own."""
     names = csv_fields(chunk.header) if chunk.header else None
     for record in chunk.split():
-        if names is not None:  # a row with extra fields parses on its own (as an index column)
-            fields = csv_fields(record.text)
-            problem = fields is not None and csv_field_count_problem(names, fields)
+        where = f"line {record.line} (row {record.row})"
+        fields = csv_fields(record.text) if names is not None else None
+        if fields is not None:  # a row with extra fields parses on its own (as an index column)
+            problem = csv_field_count_problem(names, fields)
             if problem:
-                return f"line {record.line} (row {record.row}): {problem}"
+                return f"{where}: {problem}"
         try:
             scorer.run(chunk.body_of(record), chunk.content_type)
         except (ScoringError, UnsupportedMediaType) as record_error:
-            where = f"line {record.line} (row {record.row})"
-            detail = None
-            if chunk.header:
-                detail = describe_bad_csv_record(chunk.header, record.text,
-                                                 scorer.model.input_schema)
+            detail = fields is not None and bad_csv_value(names, fields,
+                                                          scorer.model.input_schema)
             return f"{where}: {detail or _reason(record_error)}"
     last = chunk.first_line + chunk.records.count(b"\n") - 1
     return f"lines {chunk.first_line}-{last} (every row passes on its own): {_reason(error)}"

@@ -139,7 +139,6 @@ class JsonWriter:
         self.stream = stream
         self.held: Optional[Scored] = None  # the first chunk, until a second one shows up
         self.mode = ""  # "", "list" or "dict"
-        self.wrote_rows = False
         self.key_files: Dict[str, IO[bytes]] = {}
         self.rows_written = 0  # rows whose predictions reached the stream
 
@@ -177,9 +176,7 @@ class JsonWriter:
     def _add(self, scored: Scored) -> None:
         rows = prediction_rows(scored.prediction)
         _check_rows(rows, scored)
-        if self.mode == "list":  # dict columns reach the stream only at the end
-            self.rows_written += rows
-        if self.mode == "dict":
+        if self.mode == "dict":  # dict columns reach the stream only at the end
             if list(scored.prediction) != list(self.key_files):
                 raise NotRowAligned("the model returned different dict keys for different chunks")
             for key, value in scored.prediction.items():
@@ -190,8 +187,8 @@ class JsonWriter:
             raise NotRowAligned("the model's answer is not a list of rows")
         inner = fragment[1:-1]
         if inner:
-            self.stream.write((b", " if self.wrote_rows else b"") + inner)
-            self.wrote_rows = True
+            self.stream.write((b", " if self.rows_written else b"") + inner)
+        self.rows_written += rows
 
     @staticmethod
     def _append(file: IO[bytes], fragment: bytes) -> None:

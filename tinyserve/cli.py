@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     from tinyserve.batch_cli import add_predict_command
-    from tinyserve.docker import add_docker_commands
+    from tinyserve.docker_cli import add_docker_commands
 
     add_predict_command(commands, add_model_flags)
     add_docker_commands(commands, add_model_flags)

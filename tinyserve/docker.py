@@ -18,11 +18,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import tinyserve
 from tinyserve import dockerfile_text as text
 from tinyserve.cli import UsageError, check_env_manager
+from tinyserve.docker_cli import DEFAULT_IMAGE_NAME
 from tinyserve.errors import ModelLoadError
 from tinyserve.mlmodel import read_mlmodel
 from tinyserve.requirements import (drop_mlflow_requirements, read_requirements,
@@ -30,8 +31,6 @@ from tinyserve.requirements import (drop_mlflow_requirements, read_requirements,
 from tinyserve.uri import resolve_model_uri
 from tinyserve.yaml_subset import parse_yaml
 
-DEFAULT_OUTPUT_DIRECTORY = "mlflow-dockerfile"  # MLflow's default: scripts keep working
-DEFAULT_IMAGE_NAME = "mlflow-pyfunc-servable"  # MLflow's default
 # setup.cfg's install_requires; used when tinyserve runs from a source tree without metadata.
 FALLBACK_DEPENDENCIES = ("waitress>=2.1", "numpy>=1.21", "pandas>=1.3", "cloudpickle>=2.0")
 MINIMUM_PYTHON = (3, 9)
@@ -41,41 +40,6 @@ WHEEL_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2")
 TRUE_WORDS = ("true", "1", "yes", "y", "t", "on")  # click's BOOLEAN, as MLflow parses it
 FALSE_WORDS = ("false", "0", "no", "n", "f", "off")
 EXTRA_MARKER = re.compile(r"\bextra\s*==")
-
-
-def add_docker_commands(commands: "argparse._SubParsersAction",
-                        add_model_flags: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``generate-dockerfile`` and ``build-docker`` on the CLI's subparsers."""
-    generate = commands.add_parser(
-        "generate-dockerfile", help="write a Docker build context serving a model",
-        description="Write a Docker build context (Dockerfile, model, tinyserve) for a model.")
-    add_model_flags(generate)
-    generate.add_argument("-d", "--output-directory", default=DEFAULT_OUTPUT_DIRECTORY,
-                          help=f"directory to write (default {DEFAULT_OUTPUT_DIRECTORY})")
-    generate.add_argument("--force", action="store_true",
-                          help="write into a non-empty directory that is not a tinyserve context")
-    _add_image_flags(generate)
-    generate.set_defaults(func=cmd_generate_dockerfile)
-
-    build = commands.add_parser(
-        "build-docker", help="build a Docker image serving a model",
-        description="Generate a build context in a temporary directory and run docker build.")
-    add_model_flags(build)
-    build.add_argument("-n", "--name", default=DEFAULT_IMAGE_NAME,
-                       help=f"image name (default {DEFAULT_IMAGE_NAME})")
-    _add_image_flags(build)
-    build.set_defaults(func=cmd_build_docker)
-
-
-def _add_image_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-image", default=None,
-                        help="base image with python 3.9+ and pip (default python:<the model's "
-                             "python_env.yaml version>-slim)")
-    parser.add_argument("--wheelhouse", default=None, metavar="DIR",
-                        help="directory of wheels to install from, offline (pip --no-index)")
-    parser.add_argument("--mlflow-home", default=None, help="not supported: no MLflow in the image")
-    parser.add_argument("--install-java", default=None, metavar="BOOLEAN",
-                        help="not supported: tinyserve serves python_function models only")
 
 
 def check_image_flags(args: argparse.Namespace) -> None:
@@ -299,5 +263,5 @@ def _say(message: str) -> None:
     print(f"tinyserve: {message}", file=sys.stderr)
 
 
-__all__: Sequence[str] = ("add_docker_commands", "cmd_build_docker", "cmd_generate_dockerfile",
+__all__: Sequence[str] = ("cmd_build_docker", "cmd_generate_dockerfile",
                           "generate_context", "tinyserve_dependencies", "default_base_image")

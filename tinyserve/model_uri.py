@@ -98,12 +98,25 @@ def _run_artifact_uri(store: TrackingStore, uri: str) -> str:
     return _join(run.artifact_uri, path)
 
 
-def _model_artifact_uri(uri: str, depth: int = 0) -> Tuple[str, TrackingStore]:
+class StoreUris(NamedTuple):
+    """The tracking and registry URIs in effect, looked up once per resolution (the default
+    tracking URI depends on what ``./mlruns`` holds)."""
+
+    tracking: str
+    registry: str
+
+    @classmethod
+    def current(cls) -> "StoreUris":
+        tracking = tracking_uri()
+        return cls(tracking, registry_uri(tracking))
+
+
+def _model_artifact_uri(uri: str, stores: StoreUris, depth: int) -> Tuple[str, TrackingStore]:
     parsed = parse_models_uri(uri)
     if parsed.model_id is not None:
-        store = open_store(tracking_uri())
+        store = open_store(stores.tracking)
         return store.get_logged_model(parsed.model_id).artifact_location, store
-    registry = open_store(registry_uri())
+    registry = open_store(stores.registry)
     if parsed.version is not None:
         version = registry.get_model_version(parsed.name, parsed.version)
     elif parsed.alias is not None:
@@ -112,50 +125,53 @@ def _model_artifact_uri(uri: str, depth: int = 0) -> Tuple[str, TrackingStore]:
         version = registry.get_latest_version(parsed.name, parsed.stage)
     location = version.download_uri
     if is_store_uri(location) and depth == 0:  # a version registered from runs:/ or models:/
-        return artifact_uri_of(location, depth + 1)
+        return artifact_uri_of(location, stores, depth + 1)
     return location, registry
 
 
-def artifact_uri_of(uri: str, depth: int = 0) -> Tuple[str, TrackingStore]:
+def artifact_uri_of(uri: str, stores: StoreUris, depth: int = 0) -> Tuple[str, TrackingStore]:
     """Where the model's files are, and the store that said so (it may serve them too)."""
     if urlparse(uri).scheme == "runs":
-        store = open_store(tracking_uri())
+        store = open_store(stores.tracking)
         return _run_artifact_uri(store, uri), store
-    return _model_artifact_uri(uri, depth)
+    return _model_artifact_uri(uri, stores, depth)
 
 
 def resolve_store_uri(uri: str) -> str:
     """The local model directory for a ``runs:/`` or ``models:/`` URI (raises StoreError)."""
-    from tinyserve.stores.artifacts import (PROXY_SCHEMES, download_artifacts, is_local_uri,
-                                            local_path, unsupported_storage_error)
+    from tinyserve.stores.artifacts import is_local_uri, local_path
+    from tinyserve.stores.rest import RestStore
 
+    stores = StoreUris.current()
     try:
-        location, store = artifact_uri_of(uri)
+        location, store = artifact_uri_of(uri, stores)
     except StoreError as error:
-        cached = cache.remembered(uri, tracking_uri(), registry_uri())
+        cached = cache.remembered(uri, *stores)
         if cached is None or not isinstance(error, StoreUnreachable):
             raise
         logger.warning("%s; serving the copy of %s cached on %s", error, uri, cached.when)
         return cached.path
     if is_local_uri(location):
         return local_path(location)
-    if urlparse(location).scheme.lower() not in PROXY_SCHEMES:
-        raise unsupported_storage_error(location)
-    rest = store if hasattr(store, "open_url") else None
-    path = cache.fetch(location, lambda target: download_artifacts(location, target, rest))
-    cache.remember(uri, tracking_uri(), registry_uri(), path)
+    path = _download(location, store if isinstance(store, RestStore) else None)
+    cache.remember(uri, *stores, path)
     return path
 
 
 def download_location(location: str) -> str:
     """A model given directly as an artifact location on a server (``mlflow-artifacts:``,
     ``http(s)://``): downloaded once into the cache. Cloud stores raise the one-line advice."""
+    tracking = tracking_uri()
+    rest = open_store(tracking) if urlparse(tracking).scheme in ("http", "https") else None
+    return _download(location, rest)
+
+
+def _download(location: str, rest: Optional[TrackingStore]) -> str:
+    """The cached copy of a server-side artifact location (fetched once); other remote
+    schemes raise the one-line advice."""
     from tinyserve.stores.artifacts import (PROXY_SCHEMES, download_artifacts,
                                             unsupported_storage_error)
 
     if urlparse(location).scheme.lower() not in PROXY_SCHEMES:
         raise unsupported_storage_error(location)
-    rest = None
-    if urlparse(tracking_uri()).scheme in ("http", "https"):
-        rest = open_store(tracking_uri())
     return cache.fetch(location, lambda target: download_artifacts(location, target, rest))

@@ -97,18 +97,12 @@ def csv_fields(line: bytes) -> Optional[list]:
         return None
 
 
-def describe_bad_csv_record(header: bytes, record: bytes, input_schema: Optional[Schema]
-                            ) -> Optional[str]:
-    """What is wrong with one CSV record, naming the column: for messages that point at a row.
+def bad_csv_value(names: list, fields: list, input_schema: Optional[Schema]) -> Optional[str]:
+    """Which field of one CSV record (split into ``fields`` under the header ``names``) cannot
+    take its column's type: for messages that point at a row.
 
     pandas' own parse errors name neither the row nor the column (``could not convert string
     to float: 'abc'``); this re-reads the record field by field with the same dtypes."""
-    names, fields = csv_fields(header), csv_fields(record)
-    if names is None or fields is None:
-        return None
-    problem = csv_field_count_problem(names, fields)
-    if problem:
-        return problem
     try:
         dtypes = {} if input_schema is None else _csv_dtypes(input_schema)
     except ValueError:

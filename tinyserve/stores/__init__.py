@@ -8,6 +8,7 @@ that directory already holds experiments (a numbered directory with a ``meta.yam
 from __future__ import annotations
 
 import os
+from typing import Optional
 from urllib.parse import urlparse
 
 from tinyserve.stores.base import StoreError, TrackingStore
@@ -41,8 +42,9 @@ def tracking_uri() -> str:
     return DEFAULT_SQLITE_URI
 
 
-def registry_uri() -> str:
-    return os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri()
+def registry_uri(tracking: Optional[str] = None) -> str:
+    """``MLFLOW_REGISTRY_URI``, else the tracking URI (``tracking`` when already looked up)."""
+    return os.environ.get("MLFLOW_REGISTRY_URI") or tracking or tracking_uri()
 
 
 def open_store(uri: str) -> TrackingStore:
