@@ -69,6 +69,17 @@ class StoreChoiceTest(unittest.TestCase):
                                           "MLFLOW_REGISTRY_URI": "sqlite:///r.db"}, clear=True):
             self.assertEqual(registry_uri(), "sqlite:///r.db")
 
+    def test_a_missing_registry_database_is_named_as_the_registry_uri(self) -> None:
+        from tinyserve.model_uri import resolve_store_uri
+
+        env = {"MLFLOW_TRACKING_URI": "sqlite:///tracking.db",
+               "MLFLOW_REGISTRY_URI": "sqlite:///registry.db"}
+        with mock.patch.dict(os.environ, env, clear=True):
+            with self.assertRaisesRegex(StoreError, r"registry\.db does not exist \(from the "
+                                                    r"registry URI sqlite:///registry\.db\)"):
+                resolve_store_uri("models:/churn/1")
+        self.assertEqual(os.listdir(self.home), [])
+
     def test_unsupported_stores_are_one_line(self) -> None:
         with self.assertRaisesRegex(StoreError, "postgresql database, which tinyserve does not "
                                                 "read: serve through an MLflow tracking server"):

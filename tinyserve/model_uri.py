@@ -116,7 +116,7 @@ def _model_artifact_uri(uri: str, stores: StoreUris, depth: int) -> Tuple[str, T
     if parsed.model_id is not None:
         store = open_store(stores.tracking)
         return store.get_logged_model(parsed.model_id).artifact_location, store
-    registry = open_store(stores.registry)
+    registry = open_store(stores.registry, role="registry URI")
     if parsed.version is not None:
         version = registry.get_model_version(parsed.name, parsed.version)
     elif parsed.alias is not None:

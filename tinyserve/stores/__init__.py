@@ -47,8 +47,9 @@ def registry_uri(tracking: Optional[str] = None) -> str:
     return os.environ.get("MLFLOW_REGISTRY_URI") or tracking or tracking_uri()
 
 
-def open_store(uri: str) -> TrackingStore:
-    """The store behind a tracking or registry URI (raises StoreError for unsupported ones)."""
+def open_store(uri: str, role: str = "tracking URI") -> TrackingStore:
+    """The store behind a tracking or registry URI (raises StoreError for unsupported ones);
+    ``role`` says which of the two it is, in a message about a missing local store."""
     scheme = urlparse(uri).scheme.lower()
     if uri.split(":", 1)[0].lower() in HOSTED_REGISTRIES:
         raise StoreError(
@@ -58,7 +59,7 @@ def open_store(uri: str) -> TrackingStore:
     if scheme == "sqlite":
         from tinyserve.stores.sqlite import SqliteStore
 
-        return SqliteStore(uri)
+        return SqliteStore(uri, uri_role=role)
     if scheme in SERVER_SCHEMES:
         from tinyserve.stores.rest import RestStore
 
@@ -66,7 +67,7 @@ def open_store(uri: str) -> TrackingStore:
     if scheme == "file" or len(scheme) <= 1:  # a plain path, or a Windows drive letter
         from tinyserve.stores.files import FileStore
 
-        return FileStore(uri)
+        return FileStore(uri, uri_role=role)
     if base_scheme in DATABASE_SCHEMES:
         raise StoreError(
             f"The tracking store {uri.split('@')[-1]} is a {base_scheme} database, which "
