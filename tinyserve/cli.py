@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from tinyserve import __version__
 from tinyserve.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
+    from tinyserve.server import DEFAULT_MAX_HEADER_SIZE, WorkerOptions
 
 ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
 DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
@@ -71,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-size", type=int, default=None,
                        help="largest request body in bytes; larger ones get 413 "
                             "(default 100 MB, env TINYSERVE_MAX_BODY_SIZE)")
+    serve.add_argument("--max-in-flight", type=int, default=None,
+                       help="requests queued or running per worker; more get 503 with "
+                            "Retry-After (default 128, env TINYSERVE_MAX_IN_FLIGHT)")
+    serve.add_argument("--max-header-size", type=int, default=None,
+                       help="largest request line plus headers in bytes; larger get 431 "
+                            "(default 65536, env TINYSERVE_MAX_HEADER_SIZE)")
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM/SIGINT, seconds to finish the requests in progress "
                             "before exiting (default 30)")
@@ -127,11 +137,28 @@ def int_setting(flag: Optional[int], env_name: str, fallback: int, what: str) ->
         raise UsageError(f"{env_name}={text!r} is not a valid {what}.") from None
 
 
-def resolve_workers(flag: Optional[int]) -> int:
-    workers = int_setting(flag, "MLFLOW_MODELS_WORKERS", 1, "number of workers")
-    if workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {workers}.")
-    return workers
+def positive_setting(flag: Optional[int], env_name: str, fallback: int, option: str) -> int:
+    """``int_setting`` for counts and sizes, which must be at least 1."""
+    value = int_setting(flag, env_name, fallback, f"value for {option}")
+    if value < 1:
+        raise UsageError(f"{option} must be at least 1, got {value}.")
+    return value
+
+
+def worker_options(args: argparse.Namespace) -> "WorkerOptions":
+    from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
+    from tinyserve.server import DEFAULT_MAX_HEADER_SIZE, WorkerOptions
+
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {args.threads}.")
+    return WorkerOptions(
+        threads=args.threads,
+        graceful_timeout=args.graceful_timeout,
+        max_in_flight=positive_setting(args.max_in_flight, "TINYSERVE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT,
+                                       "--max-in-flight"),
+        max_header_size=positive_setting(args.max_header_size, "TINYSERVE_MAX_HEADER_SIZE",
+                                         DEFAULT_MAX_HEADER_SIZE, "--max-header-size"),
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -139,9 +166,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tinyserve.wsgi import create_app
 
     check_env_manager(args)
-    workers = resolve_workers(args.workers)
-    if args.threads < 1:
-        raise UsageError(f"--threads must be at least 1, got {args.threads}.")
+    workers = positive_setting(args.workers, "MLFLOW_MODELS_WORKERS", 1, "--workers")
+    options = worker_options(args)
     configure_logging(args.debug, args.log_format)
     port = int_setting(args.port, "MLFLOW_PORT", 5000, "port")
     max_body_size = int_setting(args.max_body_size, "TINYSERVE_MAX_BODY_SIZE",
@@ -152,8 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sock = bind_socket(args.host, port)
     except OSError as error:
         raise ModelLoadError(f"Cannot listen on {args.host}:{port}: {error.strerror}") from None
-    return serve(app, threads=args.threads, workers=workers, sock=sock,
-                 graceful_timeout=args.graceful_timeout)
+    return serve(app, workers=workers, sock=sock, options=options)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

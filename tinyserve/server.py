@@ -14,10 +14,22 @@ import signal
 import socket
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
+
+from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
 
 logger = logging.getLogger("tinyserve")
 DEFAULT_GRACEFUL_TIMEOUT = 30.0
+DEFAULT_MAX_HEADER_SIZE = 64 * 1024
+
+
+class WorkerOptions(NamedTuple):
+    """How each worker serves: threads, limits and the drain on SIGTERM."""
+
+    threads: int = 4
+    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # queued + running requests; past it, 503
+    max_header_size: int = DEFAULT_MAX_HEADER_SIZE  # request line + headers; past it, 431
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -34,31 +46,36 @@ def serve(
     app: Any,
     host: str = "127.0.0.1",
     port: int = 5000,
-    threads: int = 4,
     workers: int = 1,
     sock: Optional[socket.socket] = None,
-    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+    options: WorkerOptions = WorkerOptions(),
 ) -> int:
     """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued task
     sock = sock or bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     logger.info("tinyserve listening on http://%s:%s (%d worker(s), %d thread(s) each)",
-                bound_host, bound_port, workers, threads)
+                bound_host, bound_port, workers, options.threads)
     if workers <= 1:
-        return run_worker(app, sock, threads, graceful_timeout)
-    return supervise(app, sock, threads, workers, graceful_timeout)
+        return run_worker(app, sock, options)
+    return supervise(app, sock, workers, options)
 
 
-def run_worker(app: Any, sock: socket.socket, threads: int,
-               graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
+def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOptions()) -> int:
     """One waitress server on the shared socket until SIGTERM/SIGINT, then a drain: no new
-    connections, every request already received is answered (for up to ``graceful_timeout``
-    seconds), and the process exits 0."""
+    connections, every request already received is answered (for up to the graceful timeout),
+    and the process exits 0."""
     from waitress import wasyncore
     from waitress.server import create_server
 
-    server = create_server(app, sockets=[sock], threads=threads, clear_untrusted_proxy_headers=True)
+    from tinyserve.overload import shedding_dispatcher
+
+    graceful_timeout = options.graceful_timeout
+    server = create_server(
+        app, sockets=[sock], threads=options.threads, clear_untrusted_proxy_headers=True,
+        max_request_header_size=options.max_header_size,
+        _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight),
+    )
     stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:
@@ -92,7 +109,7 @@ def drained(server: Any) -> bool:
     """No request is being read, waiting, running or having its answer sent."""
     from waitress.channel import HTTPChannel
 
-    if server.task_dispatcher.queue:
+    if server.task_dispatcher.pending():
         return False
     return not any(
         isinstance(channel, HTTPChannel)
@@ -101,8 +118,8 @@ def drained(server: Any) -> bool:
     )
 
 
-def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
-              graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
+def supervise(app: Any, sock: socket.socket, workers: int,
+              options: WorkerOptions = WorkerOptions()) -> int:
     """Fork ``workers`` processes and keep that many alive until told to stop."""
     children: Dict[int, int] = {}
     stopping = False
@@ -114,7 +131,7 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = run_worker(app, sock, threads, graceful_timeout)
+                code = run_worker(app, sock, options)
             finally:
                 os._exit(code)
         children[pid] = slot

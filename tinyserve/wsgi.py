@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
 from tinyserve.errors import ScoringError
+from tinyserve.overload import RETRY_AFTER_SECONDS, shedding
 
 logger = logging.getLogger("tinyserve")
 
@@ -140,6 +141,12 @@ class ScoringApp:
         return json_response(200, self.version_body)
 
     def invocations(self, environ: Dict[str, Any]) -> Response:
+        if shedding():
+            error = ScoringError("The server is at its limit of requests in flight "
+                                 "(see --max-in-flight); retry later.",
+                                 "TEMPORARILY_UNAVAILABLE", status=503)
+            return json_response(503, error.to_json(),
+                                 [("Retry-After", str(RETRY_AFTER_SECONDS))])
         try:
             body = read_body(environ, self.max_body_size)
         except ScoringError as error:

@@ -1,0 +1,95 @@
+"""Request limits on a real server: in-flight requests per worker (503 + Retry-After) and the
+size of the request head (431)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import unittest
+from typing import List
+
+from tests.support import fixture, request, run_cli, start_tinyserve
+
+JSON = {"Content-Type": "application/json"}
+ECHO = json.dumps({"inputs": [1]}).encode()
+
+
+def sleep_body(seconds: float) -> bytes:
+    return json.dumps({"inputs": [1], "params": {"kind": "sleep", "temperature": seconds}}).encode()
+
+
+class InFlightLimitTest(unittest.TestCase):
+    def test_requests_past_the_limit_get_503_and_health_checks_still_answer(self) -> None:
+        server = start_tinyserve(fixture("pyfunc_params"), "--max-in-flight", "2",
+                                 "--threads", "2")
+        try:
+            statuses: List[int] = []
+
+            def slow() -> None:
+                statuses.append(request(server.port, "POST", "/invocations", sleep_body(3),
+                                        JSON).status)
+
+            sleepers = [threading.Thread(target=slow) for _ in range(2)]
+            for sleeper in sleepers:
+                sleeper.start()
+            shed = None
+            deadline = time.monotonic() + 2.5  # the sleepers hold both slots for 3 s
+            while time.monotonic() < deadline:
+                reply = request(server.port, "POST", "/invocations", ECHO, JSON)
+                if reply.status == 503:
+                    shed = reply
+                    break
+                time.sleep(0.05)
+            self.assertIsNotNone(shed, "no request was shed while two were in flight")
+            self.assertEqual(shed.json()["error_code"], "TEMPORARILY_UNAVAILABLE")
+            self.assertIn("--max-in-flight", shed.json()["message"])
+            self.assertEqual(shed.headers["retry-after"], "1")
+            self.assertIn("x-request-id", shed.headers)
+            for path in ("/ping", "/health", "/live", "/ready", "/version"):
+                with self.subTest(path=path):
+                    self.assertEqual(request(server.port, "GET", path).status, 200)
+            for sleeper in sleepers:
+                sleeper.join(30)
+            self.assertEqual(statuses, [200, 200])
+            reply = request(server.port, "POST", "/invocations", ECHO, JSON)
+            self.assertEqual(reply.status, 200)
+            self.assertEqual(reply.json()["predictions"]["input"]["values"], "[1]")
+        finally:
+            code, output = server.stop()
+        self.assertEqual(code, 0, output)
+        self.assertIn("POST /invocations 503", output)
+
+
+class HeaderLimitTest(unittest.TestCase):
+    def test_a_request_head_over_the_limit_gets_431_and_the_server_keeps_serving(self) -> None:
+        server = start_tinyserve(fixture("pyfunc_params"), "--max-header-size", "2048")
+        try:
+            big = request(server.port, "POST", "/invocations", ECHO,
+                          {**JSON, "X-Padding": "a" * 4096})
+            self.assertEqual(big.status, 431)
+            small = request(server.port, "POST", "/invocations", ECHO,
+                            {**JSON, "X-Padding": "a" * 512})
+            self.assertEqual(small.status, 200)
+        finally:
+            server.stop()
+
+
+class LimitFlagsTest(unittest.TestCase):
+    def test_limits_below_one_or_unreadable_are_usage_errors(self) -> None:
+        cases = [
+            (["--max-in-flight", "0"], {}, "--max-in-flight must be at least 1, got 0."),
+            (["--max-header-size", "-5"], {}, "--max-header-size must be at least 1, got -5."),
+            ([], {"TINYSERVE_MAX_IN_FLIGHT": "many"},
+             "TINYSERVE_MAX_IN_FLIGHT='many' is not a valid value for --max-in-flight."),
+            ([], {"MLFLOW_MODELS_WORKERS": "0"}, "--workers must be at least 1, got 0."),
+        ]
+        for flags, env, message in cases:
+            with self.subTest(flags=flags, env=env):
+                done = run_cli("serve", "-m", fixture("pyfunc_params"), "-p", "1", *flags,
+                               env=env)
+                self.assertEqual(done.returncode, 2, done.stderr)
+                self.assertEqual(done.stderr.decode().strip(), f"tinyserve: error: {message}")
+
+
+if __name__ == "__main__":
+    unittest.main()
