@@ -38,20 +38,23 @@ def serve(
     workers: int = 1,
     sock: Optional[socket.socket] = None,
     graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+    ssl_context: Optional[Any] = None,
 ) -> int:
-    """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status."""
+    """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status. With an
+    ``ssl.SSLContext`` it serves HTTPS (``tinyserve.tls``)."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued task
     sock = sock or bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    logger.info("tinyserve listening on http://%s:%s (%d worker(s), %d thread(s) each)",
-                bound_host, bound_port, workers, threads)
+    logger.info("tinyserve listening on %s://%s:%s (%d worker(s), %d thread(s) each)",
+                "https" if ssl_context else "http", bound_host, bound_port, workers, threads)
     if workers <= 1:
-        return run_worker(app, sock, threads, graceful_timeout)
-    return supervise(app, sock, threads, workers, graceful_timeout)
+        return run_worker(app, sock, threads, graceful_timeout, ssl_context)
+    return supervise(app, sock, threads, workers, graceful_timeout, ssl_context)
 
 
 def run_worker(app: Any, sock: socket.socket, threads: int,
-               graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
+               graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+               ssl_context: Optional[Any] = None) -> int:
     """One waitress server on the shared socket until SIGTERM/SIGINT, then a drain: no new
     connections, every request already received is answered (for up to ``graceful_timeout``
     seconds), and the process exits 0."""
@@ -59,6 +62,10 @@ def run_worker(app: Any, sock: socket.socket, threads: int,
     from waitress.server import create_server
 
     server = create_server(app, sockets=[sock], threads=threads, clear_untrusted_proxy_headers=True)
+    if ssl_context is not None:
+        from tinyserve.tls import use_tls
+
+        use_tls(server, ssl_context)
     stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:
@@ -102,7 +109,8 @@ def drained(server: Any) -> bool:
 
 
 def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
-              graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT) -> int:
+              graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
+              ssl_context: Optional[Any] = None) -> int:
     """Fork ``workers`` processes and keep that many alive until told to stop."""
     children: Dict[int, int] = {}
     stopping = False
@@ -114,7 +122,7 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = run_worker(app, sock, threads, graceful_timeout)
+                code = run_worker(app, sock, threads, graceful_timeout, ssl_context)
             finally:
                 os._exit(code)
         children[pid] = slot
