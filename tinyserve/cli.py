@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 
 from tinyserve import __version__
 from tinyserve.errors import ModelLoadError
+from tinyserve.security import add_security_flags
 
 if TYPE_CHECKING:
     from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="log at debug level and include stack traces in error bodies")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="text lines or one JSON object per line (default text)")
+    add_security_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
     from tinyserve.batch_cli import add_predict_command
@@ -163,6 +165,7 @@ def worker_options(args: argparse.Namespace) -> "WorkerOptions":
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from tinyserve.server import bind_socket, configure_logging, serve
+    from tinyserve.security import load_security
     from tinyserve.wsgi import create_app
 
     check_env_manager(args)
@@ -172,13 +175,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = int_setting(args.port, "MLFLOW_PORT", 5000, "port")
     max_body_size = int_setting(args.max_body_size, "TINYSERVE_MAX_BODY_SIZE",
                                 DEFAULT_MAX_BODY_SIZE, "size in bytes")
+    guard, ssl_context = load_security(args)
     app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
                      max_body_size=max_body_size, debug=args.debug)
+    app.guard = guard
     try:
         sock = bind_socket(args.host, port)
     except OSError as error:
         raise ModelLoadError(f"Cannot listen on {args.host}:{port}: {error.strerror}") from None
-    return serve(app, workers=workers, sock=sock, options=options)
+    return serve(app, workers=workers, sock=sock, options=options._replace(ssl_context=ssl_context))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -30,6 +30,7 @@ class WorkerOptions(NamedTuple):
     graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # queued + running requests; past it, 503
     max_header_size: int = DEFAULT_MAX_HEADER_SIZE  # request line + headers; past it, 431
+    ssl_context: Optional[Any] = None  # an ssl.SSLContext: serve HTTPS (tinyserve.tls)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -50,12 +51,14 @@ def serve(
     sock: Optional[socket.socket] = None,
     options: WorkerOptions = WorkerOptions(),
 ) -> int:
-    """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status."""
+    """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status. With an
+    ``ssl.SSLContext`` it serves HTTPS (``tinyserve.tls``)."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued task
     sock = sock or bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    logger.info("tinyserve listening on http://%s:%s (%d worker(s), %d thread(s) each)",
-                bound_host, bound_port, workers, options.threads)
+    scheme = "https" if options.ssl_context else "http"
+    logger.info("tinyserve listening on %s://%s:%s (%d worker(s), %d thread(s) each)",
+                scheme, bound_host, bound_port, workers, options.threads)
     if workers <= 1:
         return run_worker(app, sock, options)
     return supervise(app, sock, workers, options)
@@ -76,6 +79,10 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
         max_request_header_size=options.max_header_size,
         _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight),
     )
+    if options.ssl_context is not None:
+        from tinyserve.tls import use_tls
+
+        use_tls(server, options.ssl_context)
     stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:

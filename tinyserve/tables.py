@@ -61,6 +61,20 @@ def read_csv(body: bytes, input_schema: Optional[Schema]) -> pd.DataFrame:
 PARQUET_ENGINES = ("pyarrow", "fastparquet")
 
 
+def disarm_pickled_arrow_types() -> None:
+    """pyarrow 0.15 to 14.0.0 unpickle a column's ``arrow.py_extension_type`` metadata while
+    reading (CVE-2023-47248), so a Parquet body could run code. Unregistering that type leaves
+    such a column plain data, as pyarrow 14.0.1 and later do themselves (and pyarrow_hotfix)."""
+    if importlib.util.find_spec("pyarrow") is None:
+        return
+    import pyarrow
+
+    try:
+        pyarrow.unregister_extension_type("arrow.py_extension_type")
+    except KeyError:  # not registered: pyarrow 14.0.1 or later, or already done
+        pass
+
+
 def read_parquet(body: bytes, engines: Sequence[str] = PARQUET_ENGINES) -> pd.DataFrame:
     """A Parquet body as a DataFrame, untouched (Parquet gets no layer-A pre-cast).
 
@@ -69,6 +83,7 @@ def read_parquet(body: bytes, engines: Sequence[str] = PARQUET_ENGINES) -> pd.Da
         raise UnsupportedMediaType(
             "Parquet input needs the 'parquet' extra: pip install 'tinyserve[parquet]'"
         )
+    disarm_pickled_arrow_types()
     try:
         frame = pd.read_parquet(io.BytesIO(body))
     except Exception as error:

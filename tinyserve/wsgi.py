@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
 from tinyserve.errors import ScoringError
 from tinyserve.overload import RETRY_AFTER_SECONDS, shedding
+from tinyserve.security import Guard, guard_from_env
 
 logger = logging.getLogger("tinyserve")
 
@@ -103,6 +104,7 @@ class ScoringApp:
         self.router.add("/live", ("GET", "HEAD"), self.ping)
         self.router.add("/ready", ("GET", "HEAD"), self.ready)
         self.not_ready: Optional[str] = None  # why the warm-up prediction failed, if it did
+        self.guard: Optional[Guard] = None  # auth and CORS (tinyserve.security), when on
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
         started = time.perf_counter()
@@ -110,7 +112,8 @@ class ScoringApp:
         path = request_path(environ)
         request = request_id(environ)
         try:
-            handler, response = self.router.match(method, path)
+            refusal = self.guard.screen(environ, method, path) if self.guard else None
+            handler, response = (None, refusal) if refusal else self.router.match(method, path)
             if handler is not None:
                 response = handler(environ)
             elif response[0] == 307:
@@ -123,6 +126,8 @@ class ScoringApp:
         status, headers, body = response
         headers.append(("Content-Length", str(len(body))))
         headers.append((REQUEST_ID_HEADER, request))
+        if self.guard:
+            headers.extend(self.guard.headers(environ))
         start_response(status_line(status), headers)
         sent = b"" if method == "HEAD" else body
         log_access(method, path, status, len(sent), started, request)
@@ -266,5 +271,8 @@ def __getattr__(name: str) -> Any:
             model_uri = os.environ.get(MODEL_URI_ENV)
             if not model_uri:
                 raise RuntimeError(f"Set {MODEL_URI_ENV} to the model directory to serve.")
-            _application = create_app(model_uri)
+            guard = guard_from_env()  # first: a bad setting must not leave an open app
+            app = create_app(model_uri)
+            app.guard = guard
+            _application = app
     return _application
