@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM/SIGINT, seconds to finish the requests in progress "
                             "before exiting (default 30)")
+    serve.add_argument("--no-metrics", action="store_true",
+                       help="do not record metrics nor serve /metrics (default: served, in "
+                            "Prometheus text format, unless env TINYSERVE_METRICS=0)")
     serve.add_argument("--debug", action="store_true",
                        help="log at debug level and include stack traces in error bodies")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
@@ -147,7 +150,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     max_body_size = int_setting(args.max_body_size, "TINYSERVE_MAX_BODY_SIZE",
                                 DEFAULT_MAX_BODY_SIZE, "size in bytes")
     app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
-                     max_body_size=max_body_size, debug=args.debug)
+                     max_body_size=max_body_size, debug=args.debug,
+                     metrics=False if args.no_metrics else None)
     try:
         sock = bind_socket(args.host, port)
     except OSError as error:

@@ -106,6 +106,9 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
     """Fork ``workers`` processes and keep that many alive until told to stop."""
     children: Dict[int, int] = {}
     stopping = False
+    metrics = getattr(app, "metrics", None)
+    if metrics is not None:
+        metrics.share(workers)  # one row per slot, in memory the forked workers share
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -114,10 +117,14 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
+                if metrics is not None:
+                    metrics.claim_row(slot)
                 code = run_worker(app, sock, threads, graceful_timeout)
             finally:
                 os._exit(code)
         children[pid] = slot
+        if metrics is not None:
+            metrics.set_workers(len(children))
 
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
@@ -141,6 +148,9 @@ def supervise(app: Any, sock: socket.socket, threads: int, workers: int,
         except InterruptedError:
             continue
         slot = children.pop(pid, None)
+        if metrics is not None and slot is not None:
+            metrics.worker_gone(slot, replaced=not stopping)
+            metrics.set_workers(len(children))
         if slot is None or stopping:
             continue
         logger.error("Worker %d exited (status %d); starting a new one", pid, status)
