@@ -3,6 +3,7 @@ size of the request head (431)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import unittest
@@ -18,6 +19,18 @@ def sleep_body(seconds: float) -> bytes:
     return json.dumps({"inputs": [1], "params": {"kind": "sleep", "temperature": seconds}}).encode()
 
 
+def wait_for_in_flight(port: int, count: int, within: float = 10.0) -> bool:
+    """Wait until ``count`` requests besides the asking one are in flight (per /metrics)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        page = request(port, "GET", "/metrics").body.decode()
+        gauge = re.search(r"^tinyserve_requests_in_flight (\S+)$", page, re.M)
+        if gauge and float(gauge.group(1)) - 1 >= count:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 class InFlightLimitTest(unittest.TestCase):
     def test_requests_past_the_limit_get_503_and_health_checks_still_answer(self) -> None:
         server = start_tinyserve(fixture("pyfunc_params"), "--max-in-flight", "2",
@@ -25,21 +38,19 @@ class InFlightLimitTest(unittest.TestCase):
         try:
             statuses: List[int] = []
 
-            def slow() -> None:
-                statuses.append(request(server.port, "POST", "/invocations", sleep_body(3),
-                                        JSON).status)
+            def slow() -> None:  # retried when shed: a probe may hold a slot as it arrives
+                deadline = time.monotonic() + 10
+                reply = request(server.port, "POST", "/invocations", sleep_body(4), JSON)
+                while reply.status == 503 and time.monotonic() < deadline:
+                    reply = request(server.port, "POST", "/invocations", sleep_body(4), JSON)
+                statuses.append(reply.status)
 
             sleepers = [threading.Thread(target=slow) for _ in range(2)]
             for sleeper in sleepers:
                 sleeper.start()
-            shed = None
-            deadline = time.monotonic() + 2.5  # the sleepers hold both slots for 3 s
-            while time.monotonic() < deadline:
-                reply = request(server.port, "POST", "/invocations", ECHO, JSON)
-                if reply.status == 503:
-                    shed = reply
-                    break
-                time.sleep(0.05)
+            self.assertTrue(wait_for_in_flight(server.port, 2), "the sleepers never ran")
+            shed = request(server.port, "POST", "/invocations", ECHO, JSON)
+            self.assertEqual(shed.status, 503)
             self.assertIsNotNone(shed, "no request was shed while two were in flight")
             self.assertEqual(shed.json()["error_code"], "TEMPORARILY_UNAVAILABLE")
             self.assertIn("--max-in-flight", shed.json()["message"])
@@ -58,6 +69,25 @@ class InFlightLimitTest(unittest.TestCase):
             code, output = server.stop()
         self.assertEqual(code, 0, output)
         self.assertIn("POST /invocations 503", output)
+
+
+class OverrunTest(unittest.TestCase):
+    def test_predictions_running_past_their_504_count_toward_the_limit(self) -> None:
+        server = start_tinyserve(fixture("pyfunc_params"), "--max-in-flight", "2", "-t", "1")
+        try:
+            for _ in range(2):  # each gets its 504 after 1 s; its thread sleeps on to 4 s
+                reply = request(server.port, "POST", "/invocations", sleep_body(4), JSON)
+                self.assertEqual(reply.status, 504)
+            reply = request(server.port, "POST", "/invocations", ECHO, JSON)
+            self.assertEqual(reply.status, 503)
+            self.assertEqual(request(server.port, "GET", "/ping").status, 200)
+            deadline = time.monotonic() + 10
+            while reply.status == 503 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                reply = request(server.port, "POST", "/invocations", ECHO, JSON)
+            self.assertEqual(reply.status, 200)  # the abandoned predictions ended
+        finally:
+            server.stop()
 
 
 class HeaderLimitTest(unittest.TestCase):

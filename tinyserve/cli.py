@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM/SIGINT, seconds to finish the requests in progress "
                             "before exiting (default 30)")
+    serve.add_argument("--no-metrics", action="store_true",
+                       help="do not record metrics nor serve /metrics (default: served, in "
+                            "Prometheus text format, unless env TINYSERVE_METRICS=0)")
     serve.add_argument("--debug", action="store_true",
                        help="log at debug level and include stack traces in error bodies")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
@@ -177,7 +180,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                 DEFAULT_MAX_BODY_SIZE, "size in bytes")
     guard, ssl_context = load_security(args)
     app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
-                     max_body_size=max_body_size, debug=args.debug)
+                     max_body_size=max_body_size, debug=args.debug,
+                     metrics=False if args.no_metrics else None)
     app.guard = guard
     try:
         sock = bind_socket(args.host, port)

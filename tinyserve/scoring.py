@@ -22,6 +22,7 @@ class Reply(NamedTuple):
     status: int
     content_type: str
     body: bytes
+    rows: int = 0  # rows given to the model, when it answered (for the metrics)
 
 
 class Scored(NamedTuple):
@@ -44,7 +45,10 @@ class Scorer:
             return Reply(415, TEXT_TYPE, error.text.encode("utf-8"))
         except ScoringError as error:
             return self.error_reply(error)
-        return self.encode(scored.prediction, scored.unwrap)
+        reply = self.encode(scored.prediction, scored.unwrap)
+        if reply.status != 200:
+            return reply
+        return reply._replace(rows=1 if scored.unwrap else count_rows(scored.data))
 
     def run(self, body: bytes, content_type: Optional[str]) -> Scored:
         """Decode and predict; raises ScoringError / UnsupportedMediaType.
@@ -105,3 +109,16 @@ class Scorer:
             return (f"The model's input example ({relative}) failed with HTTP {reply.status}: "
                     f"{reply.body[:500].decode('utf-8', 'replace')}")
         return None
+
+
+def count_rows(data: Any) -> int:
+    """How many rows the model was given: a table's or array's length, the first column's
+    length for a dict of columns (named tensors), else 1 (one text, one object)."""
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if not isinstance(v, (str, bytes))), None)
+    if isinstance(data, (str, bytes)):
+        return 1
+    try:
+        return len(data)
+    except TypeError:
+        return 1

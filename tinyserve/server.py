@@ -71,13 +71,15 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     from waitress import wasyncore
     from waitress.server import create_server
 
+    from tinyserve.metrics import overrunning_predictions
     from tinyserve.overload import shedding_dispatcher
 
     graceful_timeout = options.graceful_timeout
     server = create_server(
         app, sockets=[sock], threads=options.threads, clear_untrusted_proxy_headers=True,
         max_request_header_size=options.max_header_size,
-        _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight),
+        _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight,
+                                        overrunning_predictions),
     )
     if options.ssl_context is not None:
         from tinyserve.tls import use_tls
@@ -130,6 +132,9 @@ def supervise(app: Any, sock: socket.socket, workers: int,
     """Fork ``workers`` processes and keep that many alive until told to stop."""
     children: Dict[int, int] = {}
     stopping = False
+    metrics = getattr(app, "metrics", None)
+    if metrics is not None:
+        metrics.share(workers)  # one row per slot, in memory the forked workers share
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -138,10 +143,14 @@ def supervise(app: Any, sock: socket.socket, workers: int,
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
+                if metrics is not None:
+                    metrics.claim_row(slot)
                 code = run_worker(app, sock, options)
             finally:
                 os._exit(code)
         children[pid] = slot
+        if metrics is not None:
+            metrics.set_workers(len(children))
 
     def stop(signum: int, frame: Any) -> None:
         nonlocal stopping
@@ -165,6 +174,9 @@ def supervise(app: Any, sock: socket.socket, workers: int,
         except InterruptedError:
             continue
         slot = children.pop(pid, None)
+        if metrics is not None and slot is not None:
+            metrics.worker_gone(slot, replaced=not stopping)
+            metrics.set_workers(len(children))
         if slot is None or stopping:
             continue
         logger.error("Worker %d exited (status %d); starting a new one", pid, status)

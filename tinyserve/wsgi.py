@@ -4,9 +4,9 @@ Only this module sees the WSGI environ. Routing follows MLflow's scoring server:
 ``/health`` and ``/version`` answer GET (and HEAD, a deliberate difference), ``/invocations``
 answers POST; unknown paths get 404 and wrong methods 405 with ``Allow``. ``/live`` and
 ``/ready`` are tinyserve's own: ``/ready`` is 503 while the warm-up prediction on the model's
-input example has not succeeded. Importing this module
-loads only the standard library; ``application`` (for gunicorn, uWSGI, mod_wsgi) loads the model
-named by ``TINYSERVE_MODEL_URI`` when it is first looked up.
+input example has not succeeded; ``/metrics`` (unless turned off) is in Prometheus text format.
+Importing this module loads only the standard library; ``application`` (for gunicorn, uWSGI,
+mod_wsgi) loads the model named by ``TINYSERVE_MODEL_URI`` when it is first looked up.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
 from tinyserve.errors import ScoringError
 from tinyserve.overload import RETRY_AFTER_SECONDS, shedding
 from tinyserve.security import Guard, guard_from_env
+from tinyserve.metrics import CONTENT_TYPE as METRICS_TYPE
+from tinyserve.metrics import OVERRUNS, Metrics, enabled
 
 logger = logging.getLogger("tinyserve")
 
@@ -30,6 +32,7 @@ MODEL_URI_ENV = "TINYSERVE_MODEL_URI"
 TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+ROWS_KEY = "tinyserve.rows"  # environ key: rows the model was given, for the metrics
 
 JSON_TYPE = "application/json"
 STATUS_TEXT = {
@@ -89,6 +92,7 @@ class ScoringApp:
         scorer: Any,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        metrics: Optional[Metrics] = None,
     ) -> None:
         from tinyserve import __version__
 
@@ -105,12 +109,18 @@ class ScoringApp:
         self.router.add("/ready", ("GET", "HEAD"), self.ready)
         self.not_ready: Optional[str] = None  # why the warm-up prediction failed, if it did
         self.guard: Optional[Guard] = None  # auth and CORS (tinyserve.security), when on
+        self.metrics = metrics
+        if metrics is not None:
+            self.router.add("/metrics", ("GET", "HEAD"), self.metrics_page)
+            OVERRUNS.listener = metrics.set_overrunning  # this process's overrun gauge
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> List[bytes]:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = request_path(environ)
         request = request_id(environ)
+        if self.metrics is not None:
+            self.metrics.request_started()
         try:
             refusal = self.guard.screen(environ, method, path) if self.guard else None
             handler, response = (None, refusal) if refusal else self.router.match(method, path)
@@ -124,6 +134,9 @@ class ScoringApp:
                          request, traceback.format_exc())
             response = json_response(500, INTERNAL_ERROR_BODY)
         status, headers, body = response
+        if self.metrics is not None:
+            self.metrics.request_finished(path, method, status, time.perf_counter() - started,
+                                          environ.get(ROWS_KEY, 0))
         headers.append(("Content-Length", str(len(body))))
         headers.append((REQUEST_ID_HEADER, request))
         if self.guard:
@@ -145,6 +158,9 @@ class ScoringApp:
     def version(self, environ: Dict[str, Any]) -> Response:
         return json_response(200, self.version_body)
 
+    def metrics_page(self, environ: Dict[str, Any]) -> Response:
+        return 200, [("Content-Type", METRICS_TYPE)], self.metrics.render()
+
     def invocations(self, environ: Dict[str, Any]) -> Response:
         if shedding():
             error = ScoringError("The server is at its limit of requests in flight "
@@ -161,6 +177,7 @@ class ScoringApp:
         if reply is None:
             error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
             return json_response(504, error.to_json())
+        environ[ROWS_KEY] = getattr(reply, "rows", 0)
         return reply.status, [("Content-Type", reply.content_type)], reply.body
 
 
@@ -197,21 +214,32 @@ def run_with_timeout(work: Callable[[], Any], timeout: Optional[float]) -> Any:
 
     Python cannot stop a thread: a prediction that overruns keeps running to its end in the
     background and its result is dropped, while this request gets its 504 at the deadline.
+    ``OVERRUNS`` counts it from the 504 until its thread ends.
     """
     if timeout is None:
         return work()
     outcome: List[Any] = []
+    abandoned: List[bool] = []
+    guard = threading.Lock()  # the deadline and the end of the work: one of them comes first
 
     def target() -> None:
         try:
             outcome.append((True, work()))
         except BaseException as error:  # re-raised in the request thread below
             outcome.append((False, error))
+        finally:
+            with guard:
+                if abandoned:
+                    OVERRUNS.ended()
 
     worker = threading.Thread(target=target, name="tinyserve-predict", daemon=True)
     worker.start()
     worker.join(timeout)
-    if not outcome:
+    with guard:
+        if not outcome:
+            abandoned.append(True)
+            OVERRUNS.started()
+    if abandoned:
         logger.warning("A request exceeded the %s s timeout; answered 504", timeout)
         return None
     ok, value = outcome[0]
@@ -241,17 +269,23 @@ def create_app(
     timeout: Optional[float] = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     debug: bool = False,
+    metrics: Optional[bool] = None,
 ) -> ScoringApp:
-    """Load the model and return the WSGI app; ``timeout`` defaults to the MLflow env var or 60."""
+    """Load the model and return the WSGI app; ``timeout`` defaults to the MLflow env var or 60,
+    ``metrics`` (``/metrics``) to on unless ``TINYSERVE_METRICS=0``."""
+    started = time.perf_counter()  # the imports below are part of loading the model
     from tinyserve.pyfunc import load_pyfunc
     from tinyserve.scoring import Scorer
 
+    recorder = Metrics() if enabled(metrics, os.environ) else None
     if timeout is None:
         timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT)
     os.environ["_MLFLOW_IS_IN_SERVING_ENVIRONMENT"] = "true"
     scorer = Scorer(load_pyfunc(model_uri), debug=debug)
-    app = ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size)
+    app = ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size, metrics=recorder)
     app.not_ready = scorer.warm_up()
+    if recorder is not None:
+        recorder.set_model_load_seconds(time.perf_counter() - started)
     if app.not_ready is not None:
         logger.warning("Not ready (/ready answers 503): %s", app.not_ready)
     return app
