@@ -17,7 +17,8 @@ CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.paylo
                 "tinyserve.stores", "tinyserve.stores.base", "tinyserve.stores.rules",
                 "tinyserve.stores.sqlite", "tinyserve.stores.files", "tinyserve.stores.rest",
                 "tinyserve.stores.artifacts", "tinyserve.access_log", "tinyserve.overload",
-                "tinyserve.security", "tinyserve.tls", "tinyserve.metrics", "tinyserve.metrics_text"]
+                "tinyserve.security", "tinyserve.tls", "tinyserve.metrics", "tinyserve.metrics_text",
+                "tinyserve.refused_requests"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 
 PROBE = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 import unittest
@@ -90,18 +91,77 @@ class OverrunTest(unittest.TestCase):
             server.stop()
 
 
-class HeaderLimitTest(unittest.TestCase):
+def raw_exchange(port: int, head: bytes, timeout: float = 10.0) -> bytes:
+    """Send ``head`` (and nothing more) on a fresh connection; everything the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(head)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+class RefusedRequestTest(unittest.TestCase):
+    """Limits waitress enforces while reading, answered with JSON like the app's errors."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = start_tinyserve(fixture("pyfunc_params"), "--max-header-size", "2048",
+                                     "--max-body-size", "1000")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        code, cls.output = cls.server.stop()
+
     def test_a_request_head_over_the_limit_gets_431_and_the_server_keeps_serving(self) -> None:
-        server = start_tinyserve(fixture("pyfunc_params"), "--max-header-size", "2048")
-        try:
-            big = request(server.port, "POST", "/invocations", ECHO,
-                          {**JSON, "X-Padding": "a" * 4096})
-            self.assertEqual(big.status, 431)
-            small = request(server.port, "POST", "/invocations", ECHO,
-                            {**JSON, "X-Padding": "a" * 512})
-            self.assertEqual(small.status, 200)
-        finally:
-            server.stop()
+        big = request(self.server.port, "POST", "/invocations", ECHO,
+                      {**JSON, "X-Padding": "a" * 4096})
+        self.assertEqual(big.status, 431)
+        self.assertEqual(big.json(), {
+            "error_code": "REQUEST_LIMIT_EXCEEDED",
+            "message": "Request line and headers are larger than the limit of 2048 bytes "
+                       "(see --max-header-size)."})
+        self.assertIn("x-request-id", big.headers)
+        small = request(self.server.port, "POST", "/invocations", ECHO,
+                        {**JSON, "X-Padding": "a" * 512})
+        self.assertEqual(small.status, 200)
+
+    def test_a_declared_body_over_the_limit_gets_413_before_it_is_sent(self) -> None:
+        answer = raw_exchange(self.server.port, b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Type: application/json\r\n"
+                              b"Content-Length: 10000000000\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 413 "), head)
+        self.assertEqual(json.loads(body), {
+            "error_code": "REQUEST_LIMIT_EXCEEDED",
+            "message": "Request body is larger than the limit of 1000 bytes "
+                       "(see --max-body-size)."})
+
+    def test_the_body_limit_is_inclusive_for_sized_and_chunked_bodies(self) -> None:
+        padded = b'{"inputs": [1]' + b" " * (1000 - len(ECHO)) + b"}"
+        self.assertEqual(len(padded), 1000)
+        at_limit = request(self.server.port, "POST", "/invocations", padded, JSON)
+        self.assertEqual(at_limit.status, 200)
+        over = request(self.server.port, "POST", "/invocations", padded + b" ", JSON)
+        self.assertEqual((over.status, over.json()["error_code"]),
+                         (413, "REQUEST_LIMIT_EXCEEDED"))
+        chunk = b" " * 800
+        chunked = raw_exchange(self.server.port, b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Type: application/json\r\n"
+                               b"Transfer-Encoding: chunked\r\n\r\n"
+                               + (b"320\r\n" + chunk + b"\r\n") * 2 + b"0\r\n\r\n")
+        self.assertTrue(chunked.startswith(b"HTTP/1.1 413 "), chunked[:200])
+
+    def test_malformed_http_gets_a_json_400(self) -> None:
+        answer = raw_exchange(self.server.port, b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: twelve\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 "), head)
+        self.assertEqual(json.loads(body)["error_code"], "BAD_REQUEST")
+        self.assertIn(b"x-request-id: ", head.lower())
+        self.assertEqual(request(self.server.port, "GET", "/ping").status, 200)
 
 
 class LimitFlagsTest(unittest.TestCase):

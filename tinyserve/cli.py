@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from tinyserve.server import DEFAULT_MAX_HEADER_SIZE, WorkerOptions
 
 ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
-DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
 
 
 class UsageError(Exception):
@@ -169,7 +168,7 @@ def worker_options(args: argparse.Namespace) -> "WorkerOptions":
 def cmd_serve(args: argparse.Namespace) -> int:
     from tinyserve.server import bind_socket, configure_logging, serve
     from tinyserve.security import load_security
-    from tinyserve.wsgi import create_app
+    from tinyserve.wsgi import DEFAULT_MAX_BODY_SIZE, create_app
 
     check_env_manager(args)
     workers = positive_setting(args.workers, "MLFLOW_MODELS_WORKERS", 1, "--workers")

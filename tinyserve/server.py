@@ -73,11 +73,15 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
 
     from tinyserve.metrics import overrunning_predictions
     from tinyserve.overload import shedding_dispatcher
+    from tinyserve.refused_requests import use_json_errors
+    from tinyserve.wsgi import DEFAULT_MAX_BODY_SIZE
 
     graceful_timeout = options.graceful_timeout
     server = create_server(
         app, sockets=[sock], threads=options.threads, clear_untrusted_proxy_headers=True,
         max_request_header_size=options.max_header_size,
+        # waitress refuses when Content-Length >= its limit; the app's limit refuses only >
+        max_request_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE) + 1,
         _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight,
                                         overrunning_predictions),
     )
@@ -85,6 +89,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
         from tinyserve.tls import use_tls
 
         use_tls(server, options.ssl_context)
+    use_json_errors(server)
     stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:
