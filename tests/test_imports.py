@@ -16,7 +16,8 @@ CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.paylo
                 "tinyserve.dockerfile_text", "tinyserve.model_uri", "tinyserve.cache",
                 "tinyserve.stores", "tinyserve.stores.base", "tinyserve.stores.rules",
                 "tinyserve.stores.sqlite", "tinyserve.stores.files", "tinyserve.stores.rest",
-                "tinyserve.stores.artifacts", "tinyserve.access_log", "tinyserve.overload"]
+                "tinyserve.stores.artifacts", "tinyserve.access_log", "tinyserve.overload",
+                "tinyserve.connections"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 
 PROBE = """
