@@ -13,6 +13,7 @@ new connection. Nothing else is retried.
 """
 from __future__ import annotations
 
+import re
 import selectors
 import socket
 import threading
@@ -313,3 +314,21 @@ def echo_plan(index: int) -> Planned:
                   b'"dtypes": ["int64"], "index": ["0"], "rows": [["%d"]]}, "params": null}}'
                   % value)
     return Planned(post_request(body, f"load-{index}"), 200, answer)
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response with Content-Length from a blocking socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body

@@ -35,7 +35,7 @@ import time
 import unittest
 from typing import Dict, List, Set
 
-from tests.http_load import OK, LoadRun, Planned, echo_plan, post_request
+from tests.http_load import OK, LoadRun, Planned, echo_plan, post_request, read_response
 from tests.support import SUMMARY_LINES, fixture, request, start_tinyserve
 from tinyserve.errors import ScoringError
 from tinyserve.pyfunc import UNEXPECTED_MODEL_ERROR
@@ -207,24 +207,6 @@ class SigtermTest(unittest.TestCase):
         self.assertEqual(slow["answer"].status, 200)
         self.assertEqual(slow["answer"].headers.get("connection"), "close")
         self.assertEqual(code, 0, log)
-
-
-def read_response(sock: socket.socket) -> bytes:
-    """One whole response with Content-Length from a blocking socket."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return head + b"\r\n\r\n" + body
 
 
 class HangingModelTest(unittest.TestCase):

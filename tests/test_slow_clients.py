@@ -15,9 +15,8 @@ import time
 import unittest
 from typing import Dict, List
 
-from tests.http_load import echo_plan
+from tests.http_load import echo_plan, read_response
 from tests.support import SUMMARY_LINES, fixture, run_cli, start_tinyserve
-from tests.test_faults import read_response
 
 HEADER_TIMEOUT = 5.0
 TRICKLING, SILENT = 140, 10
