@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-header-size", type=int, default=None,
                        help="largest request line plus headers in bytes; larger get 431 "
                             "(default 65536, env TINYSERVE_MAX_HEADER_SIZE)")
+    serve.add_argument("--header-timeout", type=float, default=None,
+                       help="seconds a client has to send its request line and headers; "
+                            "slower connections are closed (default 10, 0 = no limit)")
     serve.add_argument("--graceful-timeout", type=float, default=30.0,
                        help="on SIGTERM/SIGINT, seconds to finish the requests in progress "
                             "before exiting (default 30)")
@@ -150,14 +153,19 @@ def positive_setting(flag: Optional[int], env_name: str, fallback: int, option: 
 
 
 def worker_options(args: argparse.Namespace) -> "WorkerOptions":
+    from tinyserve.connections import DEFAULT_HEADER_TIMEOUT
     from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
     from tinyserve.server import DEFAULT_MAX_HEADER_SIZE, WorkerOptions
 
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}.")
+    if args.header_timeout is not None and not args.header_timeout >= 0:
+        raise UsageError(f"--header-timeout must be 0 or more, got {args.header_timeout}.")
     return WorkerOptions(
         threads=args.threads,
         graceful_timeout=args.graceful_timeout,
+        header_timeout=(DEFAULT_HEADER_TIMEOUT if args.header_timeout is None
+                        else args.header_timeout),
         max_in_flight=positive_setting(args.max_in_flight, "TINYSERVE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT,
                                        "--max-in-flight"),
         max_header_size=positive_setting(args.max_header_size, "TINYSERVE_MAX_HEADER_SIZE",

@@ -116,7 +116,8 @@ def decode_json(body: bytes) -> Any:
     UTF-8/16/32 (with or without BOM) are auto-detected whatever the charset said; `NaN`,
     `Infinity` and `-Infinity` are accepted; the last duplicate key wins. Whatever nesting the
     parser takes is accepted, as in MLflow; deeper documents hit Python's recursion limit,
-    which MLflow answers with a bare 500 and tinyserve, deliberately, with a 400.
+    which MLflow answers with a bare 500 and tinyserve, deliberately, with a 400. So does an
+    integer literal longer than Python converts (4300 digits): MLflow 500, tinyserve 400.
     """
     encoding = json.detect_encoding(body)
     try:
@@ -129,6 +130,8 @@ def decode_json(body: bytes) -> Any:
         raise _invalid_json(error, body) from error
     except RecursionError as error:
         raise ScoringError(TOO_DEEP) from error
+    except ValueError as error:  # an integer of more than 4300 digits (sys.int_info)
+        raise _invalid_json(error, body) from error
 
 
 # --------------------------------------------------------------------------------------------

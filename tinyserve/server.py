@@ -3,8 +3,10 @@
 With ``workers > 1`` the parent binds the listening socket, loads nothing itself beyond what the
 app already holds, and forks workers that serve from the shared socket; it restarts a worker
 that dies and passes SIGTERM/SIGINT on to them. On those signals a worker drains: it stops
-accepting, answers what it already received (up to the graceful timeout) and exits 0. waitress
-is imported only here, inside functions, so importing this module stays stdlib-only.
+accepting, answers what it already received (up to the graceful timeout, with ``Connection:
+close``), closes idle keep-alive connections and exits 0. ``connections.ConnectionKeeper`` does
+the per-connection part of that, and closes connections too slow to send their request head.
+waitress is imported only here, inside functions, so importing this module stays stdlib-only.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import sys
 import time
 from typing import Any, Dict, List, NamedTuple, Optional
 
+from tinyserve.connections import DEFAULT_HEADER_TIMEOUT
 from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
 
 logger = logging.getLogger("tinyserve")
@@ -31,6 +34,7 @@ class WorkerOptions(NamedTuple):
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # queued + running requests; past it, 503
     max_header_size: int = DEFAULT_MAX_HEADER_SIZE  # request line + headers; past it, 431
     ssl_context: Optional[Any] = None  # an ssl.SSLContext: serve HTTPS (tinyserve.tls)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT  # seconds to send a request head; 0: no limit
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -72,6 +76,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     from waitress.server import create_server
 
     from tinyserve.metrics import overrunning_predictions
+    from tinyserve.connections import ConnectionKeeper, connection_limit
     from tinyserve.overload import shedding_dispatcher
     from tinyserve.refused_requests import use_json_errors
     from tinyserve.wsgi import DEFAULT_MAX_BODY_SIZE
@@ -79,7 +84,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     graceful_timeout = options.graceful_timeout
     server = create_server(
         app, sockets=[sock], threads=options.threads, clear_untrusted_proxy_headers=True,
-        max_request_header_size=options.max_header_size,
+        max_request_header_size=options.max_header_size, connection_limit=connection_limit(),
         # waitress refuses when Content-Length >= its limit; the app's limit refuses only >
         max_request_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE) + 1,
         _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight,
@@ -90,6 +95,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
 
         use_tls(server, options.ssl_context)
     use_json_errors(server)
+    keeper = ConnectionKeeper(server, options.header_timeout)
     stopping: List[float] = []  # the drain deadline, once a signal came
 
     def stop(signum: int, frame: Any) -> None:
@@ -104,11 +110,14 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     listening = True
     while not (stopping and (drained(server) or time.monotonic() > stopping[0])):
         if stopping and listening:  # outside the poll, whose fd list may hold the socket
+            keeper.accept_waiting()  # completed connections in the backlog: serve, not reset
             server.del_channel()
             server.socket.close()  # new connections are refused from now on
             listening = False
+            keeper.start_drain()  # answers say Connection: close; idle connections close
         wasyncore.loop(timeout=0.2, map=server._map, use_poll=server.adj.asyncore_use_poll,
                        count=1)
+        keeper.sweep()  # the header deadline; while draining, connections gone idle close
     for signum in (signal.SIGTERM, signal.SIGINT):  # exiting already: later signals change nothing
         signal.signal(signum, signal.SIG_IGN)
     if not drained(server):
@@ -120,16 +129,13 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
 
 
 def drained(server: Any) -> bool:
-    """No request is being read, waiting, running or having its answer sent."""
-    from waitress.channel import HTTPChannel
+    """No request is being read, waiting, running or having its answer sent, and no byte of
+    one is waiting unread in a connection."""
+    from tinyserve.connections import is_idle
 
     if server.task_dispatcher.pending():
         return False
-    return not any(
-        isinstance(channel, HTTPChannel)
-        and (channel.requests or channel.total_outbufs_len or channel.request is not None)
-        for channel in list(server._map.values())
-    )
+    return all(is_idle(channel) for channel in list(server.active_channels.values()))
 
 
 def supervise(app: Any, sock: socket.socket, workers: int,
