@@ -20,7 +20,8 @@ from tests.test_wsgi import EchoScorer, call
 from tinyserve.metrics import OVERRUNS, Metrics, enabled, overrunning_predictions
 from tinyserve.metrics_text import Family, escape_label, format_value, render
 from tinyserve.scoring import count_rows
-from tinyserve.wsgi import ScoringApp, run_with_timeout
+from tinyserve.deadlines import run_with_timeout
+from tinyserve.wsgi import ScoringApp
 
 JSON = {"Content-Type": "application/json"}
 SPLIT = json.dumps({"dataframe_split": {"columns": ["a", "b"],

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import unquote
 
 from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
+from tinyserve.deadlines import run_with_timeout
 from tinyserve.errors import ScoringError
 from tinyserve.overload import RETRY_AFTER_SECONDS, shedding
 from tinyserve.security import Guard, guard_from_env
@@ -207,45 +208,6 @@ def too_large(limit: int) -> ScoringError:
         "REQUEST_LIMIT_EXCEEDED",
         status=413,
     )
-
-
-def run_with_timeout(work: Callable[[], Any], timeout: Optional[float]) -> Any:
-    """Run ``work`` in its own thread; ``None`` if it is not done in time.
-
-    Python cannot stop a thread: a prediction that overruns keeps running to its end in the
-    background and its result is dropped, while this request gets its 504 at the deadline.
-    ``OVERRUNS`` counts it from the 504 until its thread ends.
-    """
-    if timeout is None:
-        return work()
-    outcome: List[Any] = []
-    abandoned: List[bool] = []
-    guard = threading.Lock()  # the deadline and the end of the work: one of them comes first
-
-    def target() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as error:  # re-raised in the request thread below
-            outcome.append((False, error))
-        finally:
-            with guard:
-                if abandoned:
-                    OVERRUNS.ended()
-
-    worker = threading.Thread(target=target, name="tinyserve-predict", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    with guard:
-        if not outcome:
-            abandoned.append(True)
-            OVERRUNS.started()
-    if abandoned:
-        logger.warning("A request exceeded the %s s timeout; answered 504", timeout)
-        return None
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
 
 
 def request_path(environ: Dict[str, Any]) -> str:

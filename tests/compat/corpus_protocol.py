@@ -130,6 +130,9 @@ def json_decoding_cases() -> List[Case]:
         raw("json.nested_2000", A,
             ('{"inputs": {"a": [0.0], "b": [1.0]}, "x": ' + deeper + "}").encode(), JSON,
             None, 500),
+        raw("json.integer_5000_digits", A,
+            ('{"inputs": {"a": [0.0], "b": [1.0]}, "x": ' + "7" * 5000 + "}").encode(), JSON,
+            None, 500),
         raw("json.nested_150_inputs", A,
             ('{"inputs": ' + "[" * 150 + "1" + "]" * 150 + "}").encode(), JSON, None, 400),
     ]

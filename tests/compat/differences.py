@@ -102,7 +102,7 @@ def refused_cast(form: Form, case: Case, column: str) -> Form:
     return error_form(400, "BAD_REQUEST", message, "KAM00", "INVALID_PARAMETER_VALUE")
 
 
-def too_deep(form: Form, case: Case, arg: Any) -> Form:
+def unparsable_json(form: Form, case: Case, arg: Any) -> Form:
     message = re.compile(r"Invalid input\. .*", re.DOTALL)
     return error_form(400, "BAD_REQUEST", message, "KAM00", "INVALID_PARAMETER_VALUE")
 
@@ -201,11 +201,12 @@ RULES = [
         transform=refused_cast,
     ),
     Difference(
-        "json_too_deep_400",
-        "JSON nested deeper than the parser can take gets 400 BAD_REQUEST; MLflow's parser "
-        "hits Python's recursion limit and answers a bare 500.",
-        dict.fromkeys(["json.nested_2000"]),
-        transform=too_deep,
+        "json_unparsable_400",
+        "JSON the parser cannot take gets 400 BAD_REQUEST: nested deeper than Python's "
+        "recursion limit, or an integer literal over 4300 digits (Python's conversion limit); "
+        "MLflow's parser raises out of the request and it answers a bare 500.",
+        dict.fromkeys(["json.nested_2000", "json.integer_5000_digits"]),
+        transform=unparsable_json,
     ),
 ]
 
