@@ -23,6 +23,15 @@ def fixture(name: str) -> str:
     return os.path.join(FIXTURES, name)
 
 
+def refused(port: int) -> bool:
+    """Whether a new connection to the loopback ``port`` is refused (nothing listens)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -36,7 +36,7 @@ import unittest
 from typing import Dict, List, Set
 
 from tests.http_load import OK, LoadRun, Planned, echo_plan, post_request, read_response
-from tests.support import SUMMARY_LINES, fixture, request, start_tinyserve
+from tests.support import SUMMARY_LINES, fixture, refused, request, start_tinyserve
 from tinyserve.errors import ScoringError
 from tinyserve.pyfunc import UNEXPECTED_MODEL_ERROR
 
@@ -82,14 +82,6 @@ def wait_for(condition, timeout: float, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return condition()
-
-
-def refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 class KillWorkerTest(unittest.TestCase):

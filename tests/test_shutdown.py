@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import threading
 import time
 import unittest
 from typing import Dict
 
-from tests.support import fixture, request, start_tinyserve
+from tests.support import fixture, refused, request, start_tinyserve
 
 SLEEP_2S = json.dumps({"inputs": [1.0], "params": {"kind": "sleep", "temperature": 2.0}}).encode()
 JSON = {"Content-Type": "application/json"}
@@ -27,14 +26,6 @@ def in_background(port: int, body: bytes, results: Dict[str, object]) -> threadi
     thread = threading.Thread(target=send)
     thread.start()
     return thread
-
-
-def refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 class GracefulShutdownTest(unittest.TestCase):

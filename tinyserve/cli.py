@@ -17,8 +17,7 @@ from tinyserve.errors import ModelLoadError
 from tinyserve.security import add_security_flags
 
 if TYPE_CHECKING:
-    from tinyserve.overload import DEFAULT_MAX_IN_FLIGHT
-    from tinyserve.server import DEFAULT_MAX_HEADER_SIZE, WorkerOptions
+    from tinyserve.server import WorkerOptions
 
 ENV_MANAGERS = ("local", "virtualenv", "uv", "conda")
 

@@ -5,7 +5,9 @@ Only this module sees the WSGI environ. Routing follows MLflow's scoring server:
 answers POST; unknown paths get 404 and wrong methods 405 with ``Allow``. ``/live`` and
 ``/ready`` are tinyserve's own: ``/ready`` is 503 while the warm-up prediction on the model's
 input example has not succeeded; ``/metrics`` (unless turned off) is in Prometheus text format.
-Importing this module loads only the standard library; ``application`` (for gunicorn, uWSGI,
+Each request passes, in order: the guard (token, CORS; ``tinyserve.security``), the router, the
+handler (``/invocations`` answers 503 at once when the worker sheds load,
+``tinyserve.overload``), then metrics, the request id header and the access line. Importing this module loads only the standard library; ``application`` (for gunicorn, uWSGI,
 mod_wsgi) loads the model named by ``TINYSERVE_MODEL_URI`` when it is first looked up.
 """
 from __future__ import annotations
