@@ -1,7 +1,9 @@
 """``/metrics``: the exposition text, the recording, and the totals of real multi-worker servers.
 
 A strict parser of the text format 0.0.4 (below) checks every answer; the counts are checked
-against requests the tests sent themselves, in-process and over real HTTP.
+against requests the tests sent themselves, in-process and over real HTTP. It is longer than
+400 lines because the parser, the renderer, the recording and the live servers are one
+subject, and every live test checks its scrape with the same parser.
 """
 from __future__ import annotations
 
