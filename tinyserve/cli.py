@@ -187,8 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     guard, ssl_context = load_security(args)
     app = create_app(args.model_uri, timeout=resolve_timeout(args.timeout),
                      max_body_size=max_body_size, debug=args.debug,
-                     metrics=False if args.no_metrics else None)
-    app.guard = guard
+                     metrics=False if args.no_metrics else None, guard=guard)
     try:
         sock = bind_socket(args.host, port)
     except OSError as error:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from typing import Any, Callable, Deque
+from typing import Any, Deque
+
+from tinyserve.metrics import overrunning_predictions
 
 logger = logging.getLogger("tinyserve")
 
@@ -30,15 +32,8 @@ def shedding() -> bool:
     return getattr(_local, "shedding", False)
 
 
-def no_overrun() -> int:
-    return 0
-
-
-def shedding_dispatcher(threads: int, limit: int,
-                        overrunning: Callable[[], int] = no_overrun) -> Any:
-    """A waitress task dispatcher with ``threads`` threads that sheds work past ``limit``.
-
-    ``overrunning()`` counts predictions abandoned at their timeout that still run."""
+def shedding_dispatcher(threads: int, limit: int) -> Any:
+    """A waitress task dispatcher with ``threads`` threads that sheds work past ``limit``."""
     from waitress.task import ThreadedTaskDispatcher
 
     class SheddingDispatcher(ThreadedTaskDispatcher):
@@ -56,7 +51,7 @@ def shedding_dispatcher(threads: int, limit: int,
                 return len(self.queue) + self.active_count
 
         def add_task(self, task: Any) -> None:
-            if self.in_flight() + overrunning() < self.limit:
+            if self.in_flight() + overrunning_predictions() < self.limit:
                 super().add_task(task)
                 return
             with self.shed_ready:

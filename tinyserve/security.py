@@ -28,11 +28,10 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tinyserve.errors import ModelLoadError, ScoringError
+from tinyserve.responses import Headers, Response, json_response
 
 logger = logging.getLogger("tinyserve")
 
-Response = Tuple[int, List[Tuple[str, str]], bytes]
-Headers = List[Tuple[str, str]]
 
 OPEN_PATHS = frozenset({"/ping", "/health", "/live", "/ready"})  # exact paths, no token needed
 TOKEN_FILE_ENV = "TINYSERVE_AUTH_TOKEN_FILE"
@@ -50,10 +49,6 @@ CORS_MAX_AGE = "600"
 MISSING_TOKEN = "Authentication required: send the header 'Authorization: Bearer <token>'."
 WRONG_TOKEN = "Invalid bearer token."
 ORIGIN_REFUSED = "CORS preflight refused: the Origin is not in --cors-allow-origins."
-
-
-def json_response(status: int, body: bytes, extra: Headers) -> Response:
-    return status, [("Content-Type", "application/json"), *extra], body
 
 
 class BearerAuth:
@@ -102,7 +97,7 @@ class CorsPolicy:
             return None
         if self.allowed_origin(environ) is None:
             body = ScoringError(ORIGIN_REFUSED, "PERMISSION_DENIED").to_json()
-            return json_response(403, body, [])
+            return json_response(403, body)
         return 200, [("Content-Type", "text/plain"),
                      ("Access-Control-Allow-Methods", CORS_METHODS),
                      ("Access-Control-Allow-Headers", CORS_HEADERS),

@@ -75,7 +75,6 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     from waitress import wasyncore
     from waitress.server import create_server
 
-    from tinyserve.metrics import overrunning_predictions
     from tinyserve.connections import ConnectionKeeper, connection_limit
     from tinyserve.overload import shedding_dispatcher
     from tinyserve.refused_requests import use_json_errors
@@ -87,8 +86,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
         max_request_header_size=options.max_header_size, connection_limit=connection_limit(),
         # waitress refuses when Content-Length >= its limit; the app's limit refuses only >
         max_request_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE) + 1,
-        _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight,
-                                        overrunning_predictions),
+        _dispatcher=shedding_dispatcher(options.threads, options.max_in_flight),
     )
     if options.ssl_context is not None:
         from tinyserve.tls import use_tls

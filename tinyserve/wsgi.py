@@ -25,6 +25,7 @@ from tinyserve.access_log import REQUEST_ID_HEADER, log_access, request_id
 from tinyserve.deadlines import run_with_timeout
 from tinyserve.errors import ScoringError
 from tinyserve.overload import RETRY_AFTER_SECONDS, shedding
+from tinyserve.responses import Response, json_response
 from tinyserve.security import Guard, guard_from_env
 from tinyserve.metrics import CONTENT_TYPE as METRICS_TYPE
 from tinyserve.metrics import OVERRUNS, Metrics, enabled
@@ -37,7 +38,6 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
 ROWS_KEY = "tinyserve.rows"  # environ key: rows the model was given, for the metrics
 
-JSON_TYPE = "application/json"
 STATUS_TEXT = {
     200: "OK", 307: "Temporary Redirect", 400: "Bad Request", 401: "Unauthorized",
     403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
@@ -51,16 +51,11 @@ INTERNAL_ERROR_BODY = json.dumps(
     {"error_code": "INTERNAL_ERROR", "message": "Internal server error: see the server log."}
 ).encode("ascii")
 
-Response = Tuple[int, List[Tuple[str, str]], bytes]
 Handler = Callable[[Dict[str, Any]], Response]
 
 
 def status_line(status: int) -> str:
     return f"{status} {STATUS_TEXT.get(status, 'Unknown')}"
-
-
-def json_response(status: int, body: bytes, extra: Iterable[Tuple[str, str]] = ()) -> Response:
-    return status, [("Content-Type", JSON_TYPE), *extra], body
 
 
 class Router:
@@ -180,7 +175,7 @@ class ScoringApp:
         if reply is None:
             error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
             return json_response(504, error.to_json())
-        environ[ROWS_KEY] = getattr(reply, "rows", 0)
+        environ[ROWS_KEY] = reply.rows
         return reply.status, [("Content-Type", reply.content_type)], reply.body
 
 
@@ -234,9 +229,11 @@ def create_app(
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     debug: bool = False,
     metrics: Optional[bool] = None,
+    guard: Optional[Guard] = None,
 ) -> ScoringApp:
     """Load the model and return the WSGI app; ``timeout`` defaults to the MLflow env var or 60,
-    ``metrics`` (``/metrics``) to on unless ``TINYSERVE_METRICS=0``."""
+    ``metrics`` (``/metrics``) to on unless ``TINYSERVE_METRICS=0``; ``guard`` is the token and
+    CORS check (``tinyserve.security``), none by default."""
     started = time.perf_counter()  # the imports below are part of loading the model
     from tinyserve.pyfunc import load_pyfunc
     from tinyserve.scoring import Scorer
@@ -247,6 +244,7 @@ def create_app(
     os.environ["_MLFLOW_IS_IN_SERVING_ENVIRONMENT"] = "true"
     scorer = Scorer(load_pyfunc(model_uri), debug=debug)
     app = ScoringApp(scorer, timeout=timeout, max_body_size=max_body_size, metrics=recorder)
+    app.guard = guard
     app.not_ready = scorer.warm_up()
     if recorder is not None:
         recorder.set_model_load_seconds(time.perf_counter() - started)
@@ -270,7 +268,5 @@ def __getattr__(name: str) -> Any:
             if not model_uri:
                 raise RuntimeError(f"Set {MODEL_URI_ENV} to the model directory to serve.")
             guard = guard_from_env()  # first: a bad setting must not leave an open app
-            app = create_app(model_uri)
-            app.guard = guard
-            _application = app
+            _application = create_app(model_uri, guard=guard)
     return _application
