@@ -18,7 +18,8 @@ CORE_MODULES = ["tinyserve", "tinyserve.cli", "tinyserve.wsgi", "tinyserve.paylo
                 "tinyserve.stores.sqlite", "tinyserve.stores.files", "tinyserve.stores.rest",
                 "tinyserve.stores.artifacts", "tinyserve.access_log", "tinyserve.overload",
                 "tinyserve.security", "tinyserve.tls", "tinyserve.metrics", "tinyserve.metrics_text",
-                "tinyserve.refused_requests", "tinyserve.connections", "tinyserve.deadlines", "tinyserve.responses"]
+                "tinyserve.refused_requests", "tinyserve.connections", "tinyserve.deadlines", "tinyserve.responses",
+                "tinyserve.log_output", "tinyserve.memory"]
 HEAVY = ["numpy", "pandas", "cloudpickle", "waitress", "mlflow", "sklearn", "skops", "pyarrow"]
 
 PROBE = """
