@@ -11,6 +11,7 @@ import pandas as pd
 
 from tinyserve.errors import ScoringError, UnsupportedMediaType
 from tinyserve.signature import Schema
+from tinyserve.small_csv import read_small_csv
 
 
 def object_labels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -39,12 +40,16 @@ def _csv_dtypes(schema: Schema) -> Dict[Any, Any]:
 
 def read_csv(body: bytes, input_schema: Optional[Schema]) -> pd.DataFrame:
     """A CSV body (header row first) as a DataFrame, dtypes taken from a scalar schema."""
-    try:
-        body.decode("utf-8")  # MLflow decodes first; pandas then parses the bytes themselves,
-    except UnicodeDecodeError as error:  # a third faster than re-encoding a str
+    try:  # MLflow decodes first; pandas then parses the bytes themselves, a third faster than
+        if not body.isascii():  # re-encoding a str. ASCII is UTF-8: no decoding needed to know
+            body.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise ScoringError(
             f"Invalid input. Ensure that input is a valid UTF-8 encoded string. Error: '{error!r}'"
         ) from error
+    small = read_small_csv(body, input_schema)
+    if small is not None:
+        return small
     try:
         dtypes = None if input_schema is None else _csv_dtypes(input_schema)
         frame = pd.read_csv(io.BytesIO(body), dtype=dtypes)
