@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import unittest
+import weakref
 
 from tinyserve.deadlines import run_with_timeout
 from tinyserve.metrics import OVERRUNS
@@ -24,6 +26,19 @@ class DeadlineTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "boom"):
             run_with_timeout(lambda: (_ for _ in ()).throw(ValueError("boom")), 5)
         self.assertIsNone(run_with_timeout(lambda: None, None))
+
+    def test_an_idle_prediction_thread_keeps_no_request_data_alive(self) -> None:
+        class Body:  # stands for a request body the prediction's closure holds
+            pass
+
+        body = Body()
+        self.assertEqual(run_with_timeout(lambda held=body: type(held).__name__, 5), "Body")
+        gone = weakref.ref(body)
+        del body
+        deadline = time.monotonic() + 5  # the thread drops it right after answering
+        while gone() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertIsNone(gone())
 
     def test_an_overrun_is_answered_at_the_deadline_and_counted_until_it_ends(self) -> None:
         release = threading.Event()

@@ -35,6 +35,7 @@ class Prediction:
             self.outcome.append((True, self.work()))
         except BaseException as error:  # re-raised in the request thread
             self.outcome.append((False, error))
+        self.work = None  # its closure holds the request body: free it now, not next time
         with self.lock:
             self.done.set()
             if self.abandoned:
@@ -79,6 +80,7 @@ class PredictionThreads:
                     self.idle -= 1
                 prediction = self.waiting.popleft()
             prediction.run()
+            del prediction  # an idle thread must not keep the last request's data alive
 
 
 PREDICTION_THREADS = PredictionThreads()

@@ -36,6 +36,7 @@ MODEL_URI_ENV = "TINYSERVE_MODEL_URI"
 TIMEOUT_ENV = "MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+LARGE_BODY_BYTES = 1 << 20  # after a request or answer this big, freed memory is returned
 ROWS_KEY = "tinyserve.rows"  # environ key: rows the model was given, for the metrics
 
 STATUS_TEXT = {
@@ -172,6 +173,11 @@ class ScoringApp:
             return json_response(error.status, error.to_json())
         content_type = environ.get("CONTENT_TYPE")
         reply = run_with_timeout(lambda: self.scorer.score(body, content_type), self.timeout)
+        if reply is not None and max(len(body), len(reply.body)) > LARGE_BODY_BYTES:
+            from tinyserve.memory import release_freed_memory
+
+            del body
+            release_freed_memory()
         if reply is None:
             error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
             return json_response(504, error.to_json())
