@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyserve.signature import parse_schema
-from tinyserve.small_csv import MAX_BYTES, read_small_csv
+from tinyserve.small_csv import MAX_BYTES, MAX_FIELDS, read_small_csv
 from tinyserve.tables import _csv_dtypes, object_labels, read_csv
 
 KINDS = {"a": "double", "b": "long", "c": "double"}
@@ -38,7 +38,7 @@ doubles = st.builds(lambda sign, whole, frac: sign + whole + ("." + frac if frac
                     st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=7)))
 longs = st.builds(lambda sign, whole: sign + whole, st.sampled_from(["", "-"]),
                   st.text("0123456789", min_size=1, max_size=18))
-rows = st.lists(st.tuples(doubles, longs, doubles), min_size=1, max_size=30)
+rows = st.lists(st.tuples(doubles, longs, doubles), min_size=1, max_size=100)
 
 
 class SmallCsvTest(unittest.TestCase):
@@ -79,7 +79,8 @@ class SmallCsvTest(unittest.TestCase):
             "an extra column": b"a,b,c,d\n1,2,3,4\n",
             "duplicate name": b"a,b,c,c\n1,2,3,4\n",
             "non-ASCII": "a,b,c\n1,2,3\u00e9\n".encode(),
-            "too big": b"a,b,c\n" + b"1,2,3\n" * (MAX_BYTES // 6 + 1),
+            "too many bytes": b"a,b,c\n" + b"1,2,3" + b"0" * MAX_BYTES + b"\n",
+            "too many fields": b"a,b,c\n" + b"1,2,3\n" * (MAX_FIELDS // 3 + 1),
         }
         for name, body in cases.items():
             with self.subTest(name):
