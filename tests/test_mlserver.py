@@ -204,10 +204,17 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(json.loads(argv[3]), config)
 
     def test_a_source_tree_is_put_on_pythonpath_for_mlserver_and_its_workers(self) -> None:
-        env = mlserver_cli.launch_env({"PYTHONPATH": "/elsewhere"})
-        if os.path.realpath(os.path.dirname(os.path.dirname(mlserver_cli.__file__))) == \
-                os.path.realpath(REPO):
-            self.assertEqual(env["PYTHONPATH"], REPO + os.pathsep + "/elsewhere")
+        import sysconfig
+
+        site_packages = sysconfig.get_paths()["purelib"]
+        table = [(REPO, {"PYTHONPATH": "/elsewhere"}, REPO + os.pathsep + "/elsewhere"),
+                 (REPO, {}, REPO),
+                 (site_packages, {"PYTHONPATH": "/elsewhere"}, "/elsewhere"),
+                 (site_packages, {}, None)]
+        for root, environ, expected in table:
+            with self.subTest(root=root, environ=environ):
+                env = mlserver_cli.launch_env(environ, root)
+                self.assertEqual(env.get("PYTHONPATH"), expected)
 
     def test_busy_port_is_one_line_exit_1_before_the_model_loads(self) -> None:
         import socket

@@ -4,8 +4,8 @@ Needs a Python with MLServer (``TINYSERVE_MLSERVER_PYTHON``; ``.ci/run`` sets up
 ``.venvs/mlserver``, without MLflow) and is skipped with that reason without one. Covered:
 the compatibility corpus answered like tinyserve's own server, V2 inference over REST and
 gRPC, readiness, parallel workers with adaptive batching, V2 encodings, load failures, and the
-``generate-dockerfile --enable-mlserver`` entrypoint. About 2 minutes, most of it the corpus
-(26 pairs of servers).
+``generate-dockerfile --enable-mlserver`` entrypoint. About 2 to 2.5 minutes on a shared
+2-CPU machine, most of it the corpus (26 pairs of servers).
 """
 from __future__ import annotations
 

@@ -308,13 +308,15 @@ def launch_argv(config: Dict[str, Any]) -> List[str]:
     return [sys.executable, "-m", LAUNCHER_MODULE, json.dumps(config)]
 
 
-def launch_env(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+def launch_env(environ: Optional[Mapping[str, str]] = None, root: Optional[str] = None
+               ) -> Dict[str, str]:
     """This environment, with tinyserve importable in the new process (and in MLServer's
-    spawned workers) when it runs from a source tree rather than an installed package."""
+    spawned workers) when it runs from a source tree (``root``, the directory holding the
+    package) rather than from site-packages, which must not come before the standard library."""
     import sysconfig
 
     env = dict(os.environ if environ is None else environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     installed = {os.path.realpath(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")}
     if os.path.realpath(root) not in installed:
         current = env.get("PYTHONPATH")
