@@ -47,6 +47,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tinyserve.mlserver_cli import add_mlserver_flags
+
     parser = argparse.ArgumentParser(
         prog="tinyserve",
         description="Serve MLflow-format models without MLflow.",
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="text lines or one JSON object per line (default text)")
     add_security_flags(serve)
+    add_mlserver_flags(serve)
     serve.set_defaults(func=cmd_serve)
 
     from tinyserve.batch_cli import add_predict_command
@@ -174,9 +177,13 @@ def worker_options(args: argparse.Namespace) -> "WorkerOptions":
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from tinyserve.server import bind_socket, configure_logging, serve
+    from tinyserve.mlserver_cli import refuse_engine_flags, serve_with_mlserver
     from tinyserve.security import load_security
     from tinyserve.wsgi import DEFAULT_MAX_BODY_SIZE, create_app
 
+    if args.enable_mlserver:
+        return serve_with_mlserver(args)
+    refuse_engine_flags(args)
     check_env_manager(args)
     workers = positive_setting(args.workers, "MLFLOW_MODELS_WORKERS", 1, "--workers")
     options = worker_options(args)

@@ -26,6 +26,7 @@ from tinyserve.cli import UsageError, check_env_manager
 from tinyserve.docker_cli import DEFAULT_IMAGE_NAME
 from tinyserve.errors import ModelLoadError
 from tinyserve.mlmodel import read_mlmodel
+from tinyserve.mlserver_cli import check_image_python, mlserver_requirements
 from tinyserve.requirements import (drop_mlflow_requirements, read_requirements,
                                     requirement_name)
 from tinyserve.uri import resolve_model_uri
@@ -72,7 +73,7 @@ def cmd_generate_dockerfile(args: argparse.Namespace) -> int:
     check_image_flags(args)
     context = generate_context(args.model_uri, args.output_directory,
                                base_image=args.base_image, wheelhouse=args.wheelhouse,
-                               force=args.force)
+                               force=args.force, mlserver=args.enable_mlserver)
     _say(f"wrote a Docker build context to {context}; build it with: "
          f"docker build -t {DEFAULT_IMAGE_NAME} {context}")
     return 0
@@ -87,7 +88,8 @@ def cmd_build_docker(args: argparse.Namespace) -> int:
                              "build it where an engine runs.")
     with tempfile.TemporaryDirectory(prefix="tinyserve-docker-") as scratch:
         context = generate_context(args.model_uri, os.path.join(scratch, "context"),
-                                   base_image=args.base_image, wheelhouse=args.wheelhouse)
+                                   base_image=args.base_image, wheelhouse=args.wheelhouse,
+                                   mlserver=args.enable_mlserver)
         _check_engine(docker)
         command = [docker, "build", "-t", args.name, "-f", "Dockerfile", "."]
         _say("running: " + " ".join(["docker", *command[1:]]))
@@ -117,14 +119,16 @@ def _check_engine(docker: str) -> None:
 
 
 def generate_context(model_uri: str, output_dir: str, base_image: Optional[str] = None,
-                     wheelhouse: Optional[str] = None, force: bool = False) -> Path:
-    """Write a build context for the model to ``output_dir``; return its absolute path."""
+                     wheelhouse: Optional[str] = None, force: bool = False,
+                     mlserver: bool = False) -> Path:
+    """Write a build context for the model to ``output_dir``; return its absolute path
+    (``mlserver``: an image serving through MLServer, with the ``[mlserver]`` extra)."""
     model_dir = resolve_model_uri(model_uri)
     spec = read_mlmodel(model_dir)
     if spec.pyfunc is None:
         raise ModelLoadError(f"The model at {model_dir} has no python_function flavor; "
                              "tinyserve serves python_function models only.")
-    image = base_image if base_image is not None else default_base_image(model_dir)
+    image = base_image if base_image is not None else default_base_image(model_dir, mlserver)
     check_base_image(image)
     wheels = _check_wheelhouse(wheelhouse) if wheelhouse is not None else None
     context = Path(output_dir).expanduser().resolve()
@@ -138,7 +142,8 @@ def generate_context(model_uri: str, output_dir: str, base_image: Optional[str] 
     if dropped:
         _say("left out of the image's requirements (tinyserve serves the model without "
              "MLflow): " + ", ".join(dropped))
-    lines = [*tinyserve_dependencies(), *(_relocate(line, model_dir) for line in kept)]
+    engine = mlserver_requirements() if mlserver else []
+    lines = [*tinyserve_dependencies(), *engine, *(_relocate(line, model_dir) for line in kept)]
     (context / text.REQUIREMENTS_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
     shutil.copytree(model_dir, context / text.MODEL_DIR_NAME, symlinks=False)
     shutil.copytree(os.path.dirname(os.path.abspath(tinyserve.__file__)),
@@ -147,7 +152,7 @@ def generate_context(model_uri: str, output_dir: str, base_image: Optional[str] 
     if wheels is not None:
         shutil.copytree(wheels, context / text.WHEELHOUSE_DIR_NAME)
     options = text.DockerfileOptions(base_image=image, model_name=os.path.basename(model_dir),
-                                     offline=wheels is not None)
+                                     offline=wheels is not None, mlserver=mlserver)
     (context / "Dockerfile").write_text(text.render_dockerfile(options), encoding="utf-8")
     _make_world_readable(context)
     return context
@@ -164,9 +169,11 @@ def tinyserve_dependencies() -> List[str]:
     return [line for line in requires if not EXTRA_MARKER.search(line.partition(";")[2])]
 
 
-def default_base_image(model_dir: str) -> str:
+def default_base_image(model_dir: str, mlserver: bool = False) -> str:
     """``python:<version>-slim``: the model's python_env.yaml version, else this Python's."""
     version = model_python_version(model_dir)
+    if mlserver:
+        check_image_python(version or "{}.{}".format(*sys.version_info[:2]))
     if version is None:
         return "python:{}.{}-slim".format(*sys.version_info[:2])
     numbers = tuple(int(part) for part in version.split(".")[:2])

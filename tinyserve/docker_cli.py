@@ -46,6 +46,9 @@ def _add_image_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mlflow-home", default=None, help="not supported: no MLflow in the image")
     parser.add_argument("--install-java", default=None, metavar="BOOLEAN",
                         help="not supported: tinyserve serves python_function models only")
+    parser.add_argument("--enable-mlserver", action="store_true",
+                        help="serve with MLServer (V2 REST on 8080, gRPC on 8081, metrics on "
+                             "8082) instead of tinyserve's own server")
 
 
 def cmd_generate_dockerfile(args: argparse.Namespace) -> int:

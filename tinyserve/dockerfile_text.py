@@ -38,6 +38,9 @@ BUILD_ENV: Tuple[Tuple[str, str], ...] = (
     ("PIP_ROOT_USER_ACTION", "ignore"),
 )
 ENTRYPOINT: List[str] = ["python", "-m", "tinyserve", "serve", "-m", MODEL_DIR_NAME]
+# --enable-mlserver: the gRPC and metrics ports follow the HTTP port (+1, +2)
+MLSERVER_FLAG = "--enable-mlserver"
+MLSERVER_PORTS = (CONTAINER_PORT, CONTAINER_PORT + 1, CONTAINER_PORT + 2)
 # Standard library only: slim images have no curl. Port from the same variable the server reads.
 HEALTHCHECK: List[str] = [
     "python", "-c",
@@ -64,6 +67,7 @@ class DockerfileOptions:
     base_image: str
     model_name: str  # the model directory's own name, for the comment only
     offline: bool  # install from the context's wheelhouse with pip --no-index
+    mlserver: bool = False  # serve through MLServer (tinyserve's runtime) instead
 
 
 def env_block(pairs: Tuple[Tuple[str, str], ...]) -> str:
@@ -84,9 +88,14 @@ def render_dockerfile(options: DockerfileOptions) -> str:
                        if options.offline else "")
     source = "the context's wheelhouse (offline)" if options.offline else "the package index"
     model_name = " ".join(options.model_name.split())  # a comment line stays one line
+    engine = "tinyserve on MLServer" if options.mlserver else "tinyserve"
+    entrypoint = ENTRYPOINT + [MLSERVER_FLAG] if options.mlserver else ENTRYPOINT
+    ports = MLSERVER_PORTS if options.mlserver else (CONTAINER_PORT,)
+    example_flags = ("--max-batch-size 8 --max-batch-time 0.01" if options.mlserver
+                     else "--threads 4")
     parts = [
         f"{GENERATED_MARKER}: an image serving the MLflow model\n"
-        f"# '{model_name}' with tinyserve (no MLflow inside). Build it from this\n"
+        f"# '{model_name}' with {engine} (no MLflow inside). Build it from this\n"
         "# directory with:  docker build -t NAME .",
         f"FROM {options.base_image}",
         env_block(BUILD_ENV),
@@ -104,12 +113,12 @@ def render_dockerfile(options: DockerfileOptions) -> str:
         f"USER {USER_ID}:{USER_ID}",
         "# Run-time settings; override any of them with `docker run -e NAME=value`\n"
         + env_block(RUNTIME_ENV),
-        f"EXPOSE {CONTAINER_PORT}",
+        "EXPOSE " + " ".join(str(port) for port in ports),
         "STOPSIGNAL SIGTERM",
         "HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \\\n"
         f"    CMD {json.dumps(HEALTHCHECK)}",
         "# Exec form: the server is PID 1 and receives SIGTERM itself. Extra serve flags can\n"
-        "# follow the image name: docker run IMAGE --threads 4\n"
-        f"ENTRYPOINT {json.dumps(ENTRYPOINT)}",
+        f"# follow the image name: docker run IMAGE {example_flags}\n"
+        f"ENTRYPOINT {json.dumps(entrypoint)}",
     ]
     return "\n\n".join(parts) + "\n"
