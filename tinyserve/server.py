@@ -80,7 +80,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
     from waitress import wasyncore
     from waitress.server import create_server
 
-    from tinyserve.connections import ConnectionKeeper, connection_limit
+    from tinyserve.connections import ConnectionKeeper, accept_in_batches, connection_limit
     from tinyserve.overload import shedding_dispatcher
     from tinyserve.refused_requests import use_json_errors
     from tinyserve.wsgi import DEFAULT_MAX_BODY_SIZE
@@ -99,6 +99,7 @@ def run_worker(app: Any, sock: socket.socket, options: WorkerOptions = WorkerOpt
 
         use_tls(server, options.ssl_context)
     use_json_errors(server)
+    accept_in_batches(server)
     keeper = ConnectionKeeper(server, options.header_timeout)
     stopping: List[float] = []  # the drain deadline, once a signal came
 
