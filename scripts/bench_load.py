@@ -165,9 +165,9 @@ def wrk_percentile(out: str, label: str) -> float:
 
 
 def stdlib_client(port: int, body: bytes, content_type: str, connections: int,
-                  seconds: float) -> LoadResult:
+                  seconds: float, path: str = "/invocations") -> LoadResult:
     """The fallback generator: one selectors loop, ``connections`` keep-alive sockets."""
-    request = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}"
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}"
                f"\r\nContent-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
     selector = selectors.DefaultSelector()
     state = {}

@@ -14,8 +14,8 @@ request as soon as the answer came:
 - V2 REST ``/v2/models/iris/infer`` with the same row as four FP64 tensors, MLServer only:
   without, then (another server) with adaptive batching (at most 8 requests, 5 ms).
 
-The client is one thread with one ``selectors`` loop (little CPU next to the servers); every
-answer must be 200 and is counted. The CPU time the server's processes used meanwhile is
+The client is ``scripts/bench_load.py``'s: one thread with one ``selectors`` loop (little CPU
+next to the servers); answers other than 200 are counted as errors. The CPU time the server's processes used meanwhile is
 printed too (MLServer with one worker is two processes). Servers are stopped by PID. The figure per case is the
 median requests/s over the rounds. The machine's CPUs are shared with the client and with
 whatever else runs: read the figures as an order of magnitude, and compare within one run.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import selectors
 import signal
 import socket
 import statistics
@@ -33,7 +32,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
+
+from bench_load import cpu_seconds, free_port
+from bench_load import stdlib_client as load
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = REPO / "examples" / "iris-model"
@@ -45,87 +47,7 @@ V2 = json.dumps({"inputs": [{"name": name, "shape": [1, 1], "datatype": "FP64",
                              "data": [value]} for name, value in zip(COLUMNS, ROW)]}).encode()
 READY_TIMEOUT = 90.0
 BATCH_SIZE, BATCH_TIME = 8, 0.005  # --max-batch-size, --max-batch-time (seconds)
-
-
-def post(path: str, body: bytes) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def answer_end(buf: bytes) -> Optional[int]:
-    """Where the first complete response in ``buf`` ends (Content-Length framing), or None."""
-    head_end = buf.find(b"\r\n\r\n")
-    if head_end < 0:
-        return None
-    length = 0
-    for line in buf[:head_end].split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    end = head_end + 4 + length
-    return end if len(buf) >= end else None
-
-
-def load(port: int, request: bytes, connections: int, seconds: float) -> Dict[str, float]:
-    """Keep ``connections`` keep-alive sockets busy for ``seconds``: answers/s and errors."""
-    selector = selectors.DefaultSelector()
-    buffers: Dict[socket.socket, bytes] = {}
-    for _ in range(connections):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(request)
-        sock.setblocking(False)
-        buffers[sock] = b""
-        selector.register(sock, selectors.EVENT_READ)
-    done = errors = 0
-    started = time.monotonic()
-    deadline = started + seconds
-    try:
-        while time.monotonic() < deadline:
-            for key, _ in selector.select(timeout=0.5):
-                sock = key.fileobj
-                data = sock.recv(65536)
-                if not data:
-                    raise SystemExit("the server closed a connection")
-                buf = buffers[sock] + data
-                end = answer_end(buf)
-                if end is None:
-                    buffers[sock] = buf
-                    continue
-                errors += buf[9:12] != b"200"
-                done += 1
-                buffers[sock] = buf[end:]
-                sock.sendall(request)
-    finally:
-        for sock in buffers:
-            selector.unregister(sock)
-            sock.close()
-    return {"rps": done / (time.monotonic() - started), "errors": errors}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` and its children (MLServer's worker), from /proc."""
-    total = 0
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as handle:
-            pids += [int(child) for child in handle.read().split()]
-    except OSError:
-        pass
-    for each in pids:
-        try:
-            with open(f"/proc/{each}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+JSON = "application/json"
 
 
 def start(python: str, engine: str) -> subprocess.Popen:
@@ -197,16 +119,15 @@ def main() -> int:
                 for label, case_engine, path, body in CASES:
                     if case_engine != engine:
                         continue
-                    request = post(path, body)
-                    load(server.port, request, args.concurrency, 1.0)  # warm-up
+                    load(server.port, body, JSON, args.concurrency, 1.0, path)  # warm-up
                     before = cpu_seconds(server.pid)
-                    result = load(server.port, request, args.concurrency, args.seconds)
+                    result = load(server.port, body, JSON, args.concurrency, args.seconds, path)
                     cpus = (cpu_seconds(server.pid) - before) / args.seconds
-                    rates[label].append(result["rps"])
-                    print(f"round {number}: {label}: {result['rps']:.0f} req/s, "
-                          f"{result['errors']} errors, server busy {cpus:.2f} CPUs "
-                          f"({result['rps'] / max(cpus, 0.01):.0f} req per CPU-second)",
-                          flush=True)
+                    rps = result.requests / result.seconds
+                    rates[label].append(rps)
+                    print(f"round {number}: {label}: {rps:.0f} req/s, "
+                          f"{result.errors} errors, server busy {cpus:.2f} CPUs "
+                          f"({rps / max(cpus, 0.01):.0f} req per CPU-second)", flush=True)
             finally:
                 stop(server)
     print(f"median of {args.rounds} rounds ({args.concurrency} connections, "
