@@ -62,7 +62,10 @@ def serve(
 ) -> int:
     """Serve ``app`` until SIGTERM/SIGINT; returns the process exit status. With an
     ``ssl.SSLContext`` it serves HTTPS (``tinyserve.tls``)."""
+    from tinyserve.memory import map_large_blocks_separately
+
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # one line per queued task
+    map_large_blocks_separately()  # request-sized buffers go back to the system when freed
     sock = sock or bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     scheme = "https" if options.ssl_context else "http"
