@@ -66,7 +66,8 @@ def goals(results: Results, floors: Dict[str, float]) -> List[Check]:
 def print_table(results: Results, checks: List[Check], floors: Dict[str, float]) -> None:
     print()
     print(f"model's own predict on a 1-row DataFrame: {floors['predict_ms']:.3f} ms CPU; "
-          f"importing the models' libraries and unpickling them: {floors['load_s']:.2f} s")
+          f"importing the logreg model's libraries and unpickling it (median of 3 fresh "
+          f"processes): {floors['load_s']:.2f} s")
     print("floors, in-process (median s): " + ", ".join(
         f"{name} {value:.4f}" for name, value in floors.items() if name.endswith(" s")))
     print()
