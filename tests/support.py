@@ -99,6 +99,16 @@ class ServerProcess:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
+    def output_with(self, *texts: str, timeout: float = 5.0) -> str:
+        """The output once every one of ``texts`` is in it: log lines are written in batches
+        (``tinyserve.log_output``), up to 0.1 s after their request was answered."""
+        deadline = time.monotonic() + timeout
+        output = self.output()
+        while not all(text in output for text in texts) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            output = self.output()
+        return output
+
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
