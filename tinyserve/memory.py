@@ -34,15 +34,22 @@ def release_freed_memory() -> None:
         _trim(0)
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers
+M_MMAP_THRESHOLD = -3
+TRIM_THRESHOLD = 32 << 20  # the default follows the mmap threshold once that is set: 128 KiB
 
 
 def map_large_blocks_separately(threshold: int = 256 * 1024) -> None:
     """Keep every block over ``threshold`` in its own mapping, returned to the system on free.
 
     glibc raises its mmap threshold (up to 32 MB) each time such a block is freed, after which
-    request-sized buffers land on the heap and stay there, fragmented."""
+    request-sized buffers land on the heap and stay there, fragmented. Fixing the threshold
+    also fixes the heap's own trim threshold at 128 KiB, so that goes up to 32 MiB: the heap
+    top is then not shrunk and regrown around small requests (the trim after large requests
+    does not depend on it)."""
     try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, threshold)
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, threshold)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     except (OSError, AttributeError):
         pass
