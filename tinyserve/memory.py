@@ -15,28 +15,28 @@ Standard library only (ctypes).
 from __future__ import annotations
 
 import ctypes
+import functools
 from typing import Any, Optional
-
-_trim: Optional[Any] = None
-_looked_up = False
-
-
-def release_freed_memory() -> None:
-    """Return freed heap pages to the system, when the C library can."""
-    global _trim, _looked_up
-    if not _looked_up:
-        _looked_up = True
-        try:
-            _trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
-        except (OSError, AttributeError):
-            _trim = None
-    if _trim is not None:
-        _trim(0)
-
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers
 M_MMAP_THRESHOLD = -3
 TRIM_THRESHOLD = 32 << 20  # the default follows the mmap threshold once that is set: 128 KiB
+
+
+@functools.lru_cache(maxsize=None)
+def _libc_function(name: str) -> Optional[Any]:
+    """``name`` from the C library the interpreter runs on, or None where it has none."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
+
+
+def release_freed_memory() -> None:
+    """Return freed heap pages to the system, when the C library can."""
+    trim = _libc_function("malloc_trim")
+    if trim is not None:
+        trim(0)
 
 
 def map_large_blocks_separately(threshold: int = 256 * 1024) -> None:
@@ -47,9 +47,7 @@ def map_large_blocks_separately(threshold: int = 256 * 1024) -> None:
     also fixes the heap's own trim threshold at 128 KiB, so that goes up to 32 MiB: the heap
     top is then not shrunk and regrown around small requests (the trim after large requests
     does not depend on it)."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, threshold)
-        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    except (OSError, AttributeError):
-        pass
+    mallopt = _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, threshold)
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)

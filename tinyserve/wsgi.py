@@ -173,14 +173,14 @@ class ScoringApp:
             return json_response(error.status, error.to_json())
         content_type = environ.get("CONTENT_TYPE")
         reply = run_with_timeout(lambda: self.scorer.score(body, content_type), self.timeout)
-        if reply is not None and max(len(body), len(reply.body)) > LARGE_BODY_BYTES:
+        if reply is None:
+            error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
+            return json_response(504, error.to_json())
+        if max(len(body), len(reply.body)) > LARGE_BODY_BYTES:
             from tinyserve.memory import release_freed_memory
 
             del body
             release_freed_memory()
-        if reply is None:
-            error = ScoringError("Request processing time exceeded limit", "DEADLINE_EXCEEDED")
-            return json_response(504, error.to_json())
         environ[ROWS_KEY] = reply.rows
         return reply.status, [("Content-Type", reply.content_type)], reply.body
 
